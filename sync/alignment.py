@@ -1,0 +1,100 @@
+"""Alignment -> Cue: when each passage is read or explained, with a confidence.
+
+A cue is *read* while the lecturer reads the passage's words, and *explained* while he talks
+about it afterwards (the highlight stays on the passage, marked as discussion). Paragraph cues
+(chapters) are derived from passage cues.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+READ = "read"
+EXPLAINED = "explained"
+
+
+@dataclass
+class WordTiming:
+    index: int
+    """Position in the passage's ``tokens``."""
+    start: float
+    end: float
+
+
+@dataclass
+class Cue:
+    passage_id: str
+    start: float
+    end: float
+    kind: str = READ
+    confidence: float = 0.0
+    words: list[WordTiming] = field(default_factory=list)
+    pinned: bool = False
+
+    @property
+    def paragraph_id(self) -> str:
+        return self.passage_id.split(".")[0]
+
+    @property
+    def cue_id(self) -> str:
+        """WebVTT identifier: the passage id, with a suffix for explanation cues and repeats."""
+        return self.passage_id if self.kind == READ else f"{self.passage_id}.x"
+
+
+@dataclass
+class Span:
+    start: float
+    end: float
+
+
+@dataclass
+class Pin:
+    """A lecturer's correction: the passage starts at ``start``, or was not read (``start`` None)."""
+
+    passage_id: str
+    start: float | None = None
+
+
+@dataclass
+class Alignment:
+    cues: list[Cue] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    off_text: list[Span] = field(default_factory=list)
+    duration: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
+    """model, options, software version, corrections: whatever produced this alignment."""
+
+    def read_cues(self) -> list[Cue]:
+        return [c for c in self.cues if c.kind == READ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Alignment:
+        cues = [
+            Cue(
+                passage_id=c["passage_id"],
+                start=c["start"],
+                end=c["end"],
+                kind=c.get("kind", READ),
+                confidence=c.get("confidence", 0.0),
+                words=[WordTiming(**w) for w in c.get("words", [])],
+                pinned=c.get("pinned", False),
+            )
+            for c in d.get("cues", [])
+        ]
+        return cls(
+            cues=cues,
+            skipped=list(d.get("skipped", [])),
+            off_text=[Span(**s) for s in d.get("off_text", [])],
+            duration=d.get("duration", 0.0),
+            meta=d.get("meta", {}),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Alignment:
+        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
