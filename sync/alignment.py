@@ -38,10 +38,6 @@ class Cue:
     def paragraph_id(self) -> str:
         return self.passage_id.split(".")[0]
 
-    @property
-    def cue_id(self) -> str:
-        """WebVTT identifier: the passage id, with a suffix for explanation cues and repeats."""
-        return self.passage_id if self.kind == READ else f"{self.passage_id}.x"
 
 
 @dataclass
@@ -98,3 +94,21 @@ class Alignment:
     @classmethod
     def load(cls, path: Path) -> Alignment:
         return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def cue_ids(cues: list[Cue]) -> list[str]:
+    """Unique WebVTT identifiers for cues in file order.
+
+    The first reading of a passage is its id (``p3.2``); a re-reading adds ``.r2``, ``.r3``; an
+    explanation adds ``.x`` (then ``.x2``...). Any consumer can recover the passage with
+    ``^(p\\d+\\.\\d+)`` and the kind from the suffix, and ``^p(\\d+)`` gives the paragraph.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    out = []
+    for c in cues:
+        n = seen[(c.passage_id, c.kind)] = seen.get((c.passage_id, c.kind), 0) + 1
+        if c.kind == READ:
+            out.append(c.passage_id if n == 1 else f"{c.passage_id}.r{n}")
+        else:
+            out.append(f"{c.passage_id}.x" if n == 1 else f"{c.passage_id}.x{n}")
+    return out

@@ -56,7 +56,9 @@ def bundled_model_dir(target: Path | None = None) -> Path:
     sources = [part1 / "model.bin.part1", part2 / "model.bin.part2"]
     for src in sources + [part1 / "config.json", part1 / "tokenizer.json", part1 / "vocabulary.txt"]:
         if not src.is_file():
-            raise ModelError(f"the bundled Whisper model is incomplete ({src.name} missing); reinstall: {_INSTALL_HINT}")
+            raise ModelError(
+                f"the bundled Whisper model is incomplete ({src.name} missing); reinstall: {_INSTALL_HINT}"
+            )
     target.mkdir(parents=True, exist_ok=True)
     tmp = target / "model.bin.tmp"
     h = hashlib.sha256()
