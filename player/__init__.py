@@ -33,7 +33,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
 
-    from . import listener
+    from . import archivist, auth, lecturer, listener
 
-    app.register_blueprint(listener.bp)
+    for blueprint in (listener.bp, auth.bp, lecturer.bp, archivist.bp):
+        app.register_blueprint(blueprint)
     return app

@@ -1,0 +1,7 @@
+"""Archivist blueprint (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("archivist", __name__)

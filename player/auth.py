@@ -1,0 +1,7 @@
+"""Auth blueprint (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("auth", __name__)

@@ -1,0 +1,7 @@
+"""Lecturer blueprint (being built)."""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("lecturer", __name__)
