@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -20,6 +21,150 @@ def cli() -> None:
       shiur sync class.mp3 maamar.txt -o out/   transcribe, align, write WebVTT
       shiur serve                               open the web player
     """
+
+
+
+# --- transcribe / align / sync (pipeline) -------------------------------------------------
+
+_MODEL_HELP = (
+    "Whisper model: a local CTranslate2 folder, or a faster-whisper name / hub id such as "
+    "ivrit-ai/whisper-large-v3-turbo-ct2 (needs a network the first time). "
+    "Default: the bundled offline multilingual base."
+)
+_LANGUAGE_HELP = "Spoken language as an ISO code (he, en, yi, ...) or 'auto' to detect it. Default: he."
+_BIAS_HELP = (
+    "Bias recognition toward the text's vocabulary: 'prompt' (the text's opening as Whisper's initial "
+    "prompt), 'hotwords' (its frequent words), 'both', or 'none'."
+)
+
+
+def _say(quiet: bool):
+    def say(msg: str) -> None:
+        if not quiet:
+            click.echo(msg, err=True)
+
+    return say
+
+
+class _Bar:
+    """Progress callback drawing sync.progress.Progress, created on the first call."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.bar = None
+
+    def __call__(self, done: float, total: float) -> None:
+        if self.quiet:
+            return
+        if self.bar is None:
+            from .progress import Progress
+
+            self.bar = Progress(total)
+        self.bar.update(done)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _print_outputs(files, outdir) -> None:
+    click.echo(f"wrote {len(files)} files to {outdir}:")
+    for f in files:
+        click.echo(f"  {f}")
+
+
+@cli.command("transcribe")
+@click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the transcript JSON. Default: <AUDIO name>.transcript.json here.")
+@click.option("--model", default=None, help=_MODEL_HELP)
+@click.option("--language", default="he", show_default=True, help=_LANGUAGE_HELP)
+@click.option("--text", "text_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The discourse text, only to bias recognition with --bias.")
+@click.option("--bias", type=click.Choice(["none", "prompt", "hotwords", "both"]), default=None, help=_BIAS_HELP)
+@click.option("--no-cache", is_flag=True, help="Transcribe again even if a cached transcript exists.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; only errors.")
+def transcribe_cmd(audio: Path, output: Path | None, model: str | None, language: str, text_path: Path | None,
+                   bias: str | None, no_cache: bool, quiet: bool) -> None:
+    """Transcribe AUDIO (mp3, m4a, ogg, opus, wav, flac, webm or a video) to a transcript JSON.
+
+    The transcript is cached by the audio's content, the model and the options, so running
+    again (or `shiur sync` on the same recording) reuses it.
+    """
+    from .discourse import load_discourse
+    from .pipeline import DEFAULT_BIAS, options_for, transcribe_file
+
+    discourse = load_discourse(text_path) if text_path else None
+    options = options_for(language, bias or (DEFAULT_BIAS if discourse else "none"), discourse)
+    bar = _Bar(quiet)
+    tr = transcribe_file(audio, model, options, use_cache=not no_cache, on_progress=bar, say=_say(quiet))
+    bar.close()
+    out = output or Path(f"{audio.stem}.transcript.json")
+    tr.transcript.save(out)
+    words = len(tr.transcript.words())
+    how = "from cache" if tr.cached else f"in {tr.seconds:.0f} s"
+    click.echo(f"wrote {out} ({len(tr.transcript.segments)} segments, {words} words, {how})")
+
+
+@cli.command("align")
+@click.argument("transcript", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for passages.vtt, paragraphs.vtt, alignment.json, transcript.json.")
+@click.option("--audio", "audio_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The recording, to refine word times (optional; never re-transcribes).")
+@click.option("--model", default=None, help="Model used for refinement with --audio. " + _MODEL_HELP)
+@click.option("-q", "--quiet", is_flag=True, help="Only errors.")
+def align_cmd(transcript: Path, text: Path, outdir: Path, audio_path: Path | None, model: str | None,
+              quiet: bool) -> None:
+    """Align an existing TRANSCRIPT (from `shiur transcribe`) to the discourse TEXT. Never transcribes."""
+    from .pipeline import align_files
+
+    res = align_files(transcript, text, outdir, audio_path=audio_path, model=model, say=_say(quiet))
+    a = res.result.alignment
+    click.echo(f"aligned {len(a.read_cues())} passage readings, {len(a.skipped)} passages not found, "
+               f"in {res.timings['align']:.1f} s")
+    _print_outputs(res.files, outdir)
+
+
+@cli.command("sync")
+@click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for passages.vtt, paragraphs.vtt, alignment.json, transcript.json.")
+@click.option("--model", default=None, help=_MODEL_HELP)
+@click.option("--language", default="he", show_default=True, help=_LANGUAGE_HELP)
+@click.option("--bias", type=click.Choice(["none", "prompt", "hotwords", "both"]), default=None,
+              help=_BIAS_HELP + " Default: what measured best on the corpus.")
+@click.option("--no-cache", is_flag=True, help="Transcribe again even if a cached transcript exists.")
+@click.option("--no-refine", is_flag=True, help="Skip the audio refinement pass of the aligner (faster, coarser).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; only errors and the result.")
+def sync_cmd(audio: Path, text: Path, outdir: Path, model: str | None, language: str, bias: str | None,
+             no_cache: bool, no_refine: bool, quiet: bool) -> None:
+    """Transcribe AUDIO, align it to the discourse TEXT and write WebVTT cues into OUTDIR.
+
+    \b
+    AUDIO  the class recording (mp3, m4a, ogg, opus, wav, flac, webm, or a video)
+    TEXT   the discourse as plain UTF-8 text, paragraphs separated by blank lines
+
+    \b
+    Writes:
+      passages.vtt    one cue per passage (ids p<N>.<M>), the passage text as written
+      paragraphs.vtt  one cue per paragraph (ids p<N>), usable as chapters
+      alignment.json  everything: passages, times, confidence, words, model, options
+      transcript.json what Whisper heard, with word times
+    """
+    from .pipeline import DEFAULT_BIAS, sync_recording
+
+    bar = _Bar(quiet)
+    res = sync_recording(audio, text, outdir, model=model, language=language, use_cache=not no_cache,
+                         bias=bias or DEFAULT_BIAS, refine=not no_refine, on_progress=bar, say=_say(quiet))
+    bar.close()
+    a = res.result.alignment
+    if res.cached:
+        click.echo("transcript: cache used (no new transcription)")
+    click.echo(f"aligned {len(a.read_cues())} passage readings, {len(a.skipped)} passages not found")
+    _print_outputs(res.files, outdir)
 
 
 def _register_web_commands() -> None:

@@ -1,0 +1,182 @@
+"""Audio in: any common audio or video file -> 16 kHz mono float32 samples for recognition.
+
+Decoding runs imageio-ffmpeg's bundled binary (no system ffmpeg or ffprobe needed). pydub is
+pointed at the same binary so code that edits or exports audio with pydub works on a bare
+machine too. For recognition we pipe ffmpeg's 16 kHz mono s16le output straight into numpy:
+a 3-hour class is ~350 MB of s16 and ~700 MB of float32, and we never hold a second
+full-rate copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import subprocess
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioError
+
+SAMPLE_RATE = 16_000
+SILENCE_DBFS = -60.0
+"""A recording whose loudest sample stays below this is treated as silent (a dead microphone)."""
+MAX_AUDIO_BYTES = int(os.environ.get("SHIUR_MAX_AUDIO_BYTES", 4 * 1024**3))
+MAX_AUDIO_SECONDS = float(os.environ.get("SHIUR_MAX_AUDIO_SECONDS", 8 * 3600))
+
+EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm", ".mp4", ".mkv", ".mov")
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary shipped with imageio-ffmpeg (or $IMAGEIO_FFMPEG_EXE)."""
+    import imageio_ffmpeg
+
+    try:
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except RuntimeError as e:  # the wheel has no binary for this platform
+        raise AudioError(f"no ffmpeg binary available ({e}); pip install --force-reinstall imageio-ffmpeg") from None
+
+
+def configure_pydub() -> None:
+    """Point pydub at the bundled ffmpeg; pydub otherwise looks for a system ffmpeg/ffprobe."""
+    with warnings.catch_warnings():
+        # pydub warns at import time when no system ffmpeg is on PATH; we supply our own.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        from pydub import AudioSegment
+    exe = ffmpeg_exe()
+    AudioSegment.converter = exe
+    AudioSegment.ffmpeg = exe
+
+
+@dataclass
+class Audio:
+    samples: np.ndarray
+    """16 kHz mono float32 in [-1, 1]."""
+    path: Path
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / SAMPLE_RATE
+
+    def to_segment(self):  # -> pydub.AudioSegment
+        """The recognition signal as a pydub AudioSegment (16 kHz mono s16), for editing/export."""
+        configure_pydub()
+        from pydub import AudioSegment
+
+        pcm = np.clip(self.samples * 32768.0, -32768, 32767).astype("<i2").tobytes()
+        return AudioSegment(data=pcm, sample_width=2, frame_rate=SAMPLE_RATE, channels=1)
+
+
+def _ffmpeg_problem(stderr: str) -> str:
+    """The most telling line of ffmpeg's complaint, in a few words."""
+    text = stderr.strip()
+    if "matches no streams" in text or "does not contain any stream" in text:
+        return "no audio track in this file (not an audio or video file?)"
+    if "Invalid data found" in text or "could not find codec parameters" in text.lower():
+        return "unreadable or corrupt: not a recognised audio or video format"
+    if "moov atom not found" in text:
+        return "unreadable or corrupt: the file is truncated (moov atom not found)"
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    last = lines[-1] if lines else "ffmpeg failed"
+    last = re.sub(r"^\[[^\]]*\]\s*", "", last)
+    return f"unreadable or corrupt ({last[:160]})"
+
+
+def load_audio(
+    path: str | Path,
+    *,
+    max_bytes: int | None = None,
+    max_seconds: float | None = None,
+    silence_dbfs: float = SILENCE_DBFS,
+) -> Audio:
+    """Decode ``path`` (audio, or a video's first audio track) to 16 kHz mono float32.
+
+    Raises :class:`AudioError` with one line naming the file and the problem: missing, a folder,
+    empty, far too large or too long, unreadable/corrupt, no audio track, zero length, silent.
+    """
+    p = Path(path)
+    max_bytes = MAX_AUDIO_BYTES if max_bytes is None else max_bytes
+    max_seconds = MAX_AUDIO_SECONDS if max_seconds is None else max_seconds
+    if not p.exists():
+        raise AudioError(f"{p}: audio file not found")
+    if p.is_dir():
+        raise AudioError(f"{p}: is a folder, not an audio file")
+    size = p.stat().st_size
+    if size == 0:
+        raise AudioError(f"{p}: the file is empty (0 bytes)")
+    if size > max_bytes:
+        raise AudioError(f"{p}: {size / 1e9:.1f} GB is far too large (limit {max_bytes / 1e9:.1f} GB)")
+    try:
+        with open(p, "rb") as f:
+            f.read(1)
+    except OSError as e:
+        raise AudioError(f"{p}: cannot read the file ({e.strerror})") from None
+
+    cmd = [
+        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(p),
+        "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-",
+    ]  # fmt: skip
+    max_samples = int(max_seconds * SAMPLE_RATE)
+    chunks: list[np.ndarray] = []
+    n = 0
+    too_long = False
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert proc.stdout is not None
+        while True:
+            block = proc.stdout.read(1 << 20)
+            if not block:
+                break
+            if len(block) % 2:
+                block += proc.stdout.read(1)
+            chunk = np.frombuffer(block, dtype="<i2")
+            chunks.append(chunk)
+            n += len(chunk)
+            if n > max_samples:
+                too_long = True
+                proc.kill()
+                break
+        stderr = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
+        rc = proc.wait()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if too_long:
+        raise AudioError(f"{p}: longer than the limit of {max_seconds / 3600:.1f} hours")
+    if rc != 0 and n == 0:
+        raise AudioError(f"{p}: {_ffmpeg_problem(stderr)}")
+    if n == 0:
+        raise AudioError(f"{p}: contains no audio (zero length)")
+
+    # Convert chunk by chunk into one float32 array so the peak memory stays ~1.5x the result.
+    samples = np.empty(n, dtype=np.float32)
+    i = 0
+    chunks.reverse()
+    while chunks:
+        c = chunks.pop()
+        np.multiply(c, 1.0 / 32768.0, out=samples[i : i + len(c)], casting="unsafe")
+        i += len(c)
+    peak = float(np.max(np.abs(samples))) if n else 0.0
+    peak_db = 20 * np.log10(peak) if peak > 0 else float("-inf")
+    if peak_db < silence_dbfs:
+        shown = "-inf" if peak == 0 else f"{peak_db:.0f}"
+        raise AudioError(f"{p}: the recording is silent (peak {shown} dBFS, below {silence_dbfs:.0f} dBFS)")
+    return Audio(samples=samples, path=p)
+
+
+def sha256_file(path: str | Path, block_size: int = 1 << 20) -> str:
+    """SHA-256 of a file's bytes, read in blocks (recordings can be gigabytes)."""
+    h = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(block_size), b""):
+                h.update(block)
+    except FileNotFoundError:
+        raise AudioError(f"{path}: audio file not found") from None
+    return h.hexdigest()

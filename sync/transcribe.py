@@ -1,0 +1,193 @@
+"""Speech -> Transcript with faster-whisper: word timestamps, voice-activity detection, lazy segments.
+
+The default decoding settings were chosen by measuring on ../shared/corpus (see bench/rtf.py):
+greedy decoding (``beam_size=1``) without conditioning on the previous window's text is about
+3x faster than beam search on this CPU, and it stops Whisper from skipping a stretch of speech
+after a confident window (with beam 5 + conditioning it dropped 30 s of gen1-reading).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from .errors import ModelError
+from .hebrew import normalize, strip_marks
+from .transcript import Segment, Transcript, Word
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    language: str | None = "he"
+    """ISO code, or None to let Whisper detect it."""
+    beam_size: int = 1
+    condition_on_previous_text: bool = False
+    temperature: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+    compression_ratio_threshold: float | None = 2.4
+    log_prob_threshold: float | None = -1.0
+    no_speech_threshold: float | None = 0.6
+    vad_filter: bool = True
+    vad_parameters: dict[str, Any] = field(default_factory=dict)
+    """Silero VAD settings; faster-whisper's defaults measured best (shorter min silence lost words)."""
+    word_timestamps: bool = True
+    initial_prompt: str | None = None
+    hotwords: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["temperature"] = list(self.temperature)
+        return d
+
+    def kwargs(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["temperature"] = list(self.temperature)
+        return d
+
+
+@dataclass
+class TranscribeInfo:
+    duration: float
+    language: str
+    language_probability: float = 1.0
+    duration_after_vad: float | None = None
+
+
+def language_option(value: str | None) -> str | None:
+    """CLI value -> faster-whisper ``language``: "auto" (or empty) means detect."""
+    if value is None or value.strip().lower() in ("", AUTO):
+        return None
+    return value.strip().lower()
+
+
+_MODELS: dict[tuple[str, int], Any] = {}
+
+
+def load_model(name: str | None = None, cpu_threads: int | None = None) -> tuple[Any, str]:
+    """Load (once per process) a faster-whisper model: returns (WhisperModel, label).
+
+    ``name`` follows :func:`sync.whisper_model.resolve_model`: None for the bundled base, a local
+    CTranslate2 folder, or a faster-whisper name / hub id.
+    """
+    from .whisper_model import resolve_model
+
+    path, label = resolve_model(name)
+    threads = cpu_threads or os.cpu_count() or 1
+    key = (path, threads)
+    if key not in _MODELS:
+        from faster_whisper import WhisperModel
+
+        try:
+            _MODELS[key] = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
+        except Exception as e:  # huggingface_hub / ctranslate2 raise many kinds; the user needs one line
+            msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+            hint = " (a hub model needs a network the first time)" if label == path else ""
+            raise ModelError(f"{name or label}: cannot load the Whisper model{hint}: {msg[:200]}") from None
+    return _MODELS[key], label
+
+
+def _to_segment(s: Any) -> Segment:
+    words = [
+        Word(start=round(w.start, 3), end=round(w.end, 3), text=w.word.strip(), probability=round(w.probability, 4))
+        for w in (s.words or [])
+    ]
+    return Segment(
+        start=round(s.start, 3),
+        end=round(s.end, 3),
+        text=s.text.strip(),
+        words=words,
+        avg_logprob=round(s.avg_logprob, 4),
+        no_speech_prob=round(s.no_speech_prob, 4),
+    )
+
+
+def transcribe(
+    audio: np.ndarray,
+    model: Any,
+    language: str | None = "he",
+    initial_prompt: str | None = None,
+    hotwords: str | None = None,
+    options: TranscribeOptions | None = None,
+) -> tuple[Iterator[Segment], TranscribeInfo]:
+    """Start transcribing 16 kHz mono float32 ``audio``; segments are decoded as you iterate.
+
+    ``language`` "auto" or None detects the language. ``initial_prompt`` / ``hotwords`` bias
+    the decoder toward the discourse's vocabulary (see :func:`vocabulary_hints`).
+    """
+    opts = replace(
+        options or TranscribeOptions(),
+        language=language_option(language),
+        initial_prompt=initial_prompt if initial_prompt is not None else (options.initial_prompt if options else None),
+        hotwords=hotwords if hotwords is not None else (options.hotwords if options else None),
+    )
+    segments, info = model.transcribe(audio, **opts.kwargs())
+    tinfo = TranscribeInfo(
+        duration=float(info.duration),
+        language=info.language,
+        language_probability=float(info.language_probability),
+        duration_after_vad=float(getattr(info, "duration_after_vad", info.duration)),
+    )
+    return (_to_segment(s) for s in segments), tinfo
+
+
+def transcribe_all(
+    audio: np.ndarray,
+    model: Any,
+    model_label: str,
+    options: TranscribeOptions,
+    on_progress: Callable[[float, float], None] | None = None,
+    audio_sha256: str = "",
+) -> Transcript:
+    """Run :func:`transcribe` to the end and collect a :class:`Transcript`.
+
+    ``on_progress(done_seconds, total_seconds)`` is called after every segment.
+    """
+    segments, info = transcribe(audio, model, options.language or AUTO, options=options)
+    out: list[Segment] = []
+    for seg in segments:
+        out.append(seg)
+        if on_progress:
+            on_progress(seg.end, info.duration)
+    if on_progress:
+        on_progress(info.duration, info.duration)
+    return Transcript(
+        duration=round(info.duration, 3),
+        language=info.language,
+        segments=out,
+        model=model_label,
+        options=options.to_dict(),
+        audio_sha256=audio_sha256,
+    )
+
+
+_WORD = re.compile(r"[\u05be\u05c3\u05c0|/]+")
+
+
+def vocabulary_hints(discourse: Any, max_prompt_words: int = 40, max_hotwords: int = 30) -> tuple[str, str]:
+    """(initial prompt, hotwords) from a discourse, without niqqud or cantillation.
+
+    The prompt is the opening of the text (Whisper only sees it for the first window); the
+    hotwords are the text's most frequent longer words, offered to every window.
+    """
+    tokens = [
+        t
+        for p in discourse.passages()
+        for t in _WORD.sub(" ", strip_marks(p.text)).split()
+        if normalize(t)
+    ]
+    prompt = " ".join(tokens[:max_prompt_words])
+    counts = Counter(normalize(t) for t in tokens if len(normalize(t)) >= 3)
+    shown: dict[str, str] = {}
+    for t in tokens:
+        k = normalize(t)
+        if k in counts and k not in shown:
+            shown[k] = t.strip(".,:;!?()[]\"'")
+    top = [shown[k] for k, _ in counts.most_common(max_hotwords)]
+    return prompt, " ".join(top)

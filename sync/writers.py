@@ -1,0 +1,230 @@
+"""Output files of a sync run, one small writer class per format.
+
+In the style of openai/whisper's ``utils.py``: a :class:`ResultWriter` base with
+``write_result``, and subclasses per format. Add a format by subclassing and listing it in
+``WRITERS``. Every file is written to a temporary name and renamed into place, so a failed run
+never leaves a half-written file over a good one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import webvtt
+
+from . import __version__
+from .alignment import Alignment, Cue, cue_ids
+from .discourse import Discourse, Paragraph
+from .transcript import Transcript
+
+CHAPTER_WORDS = 6
+"""How many words of a paragraph's opening its chapter cue shows."""
+
+
+@dataclass
+class SyncResult:
+    """Everything a sync run produced; writers render parts of it."""
+
+    discourse: Discourse
+    alignment: Alignment
+    transcript: Transcript | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+    """Provenance: model, options, software version, input names, timings."""
+
+
+def timestamp(seconds: float) -> str:
+    """WebVTT timestamp HH:MM:SS.mmm."""
+    ms = int(round(max(0.0, seconds) * 1000))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def ordered_cues(alignment: Alignment) -> list[Cue]:
+    """Cues in time order (ties keep the aligner's order), the order every file uses."""
+    return sorted(alignment.cues, key=lambda c: c.start)
+
+
+@dataclass
+class ParagraphRun:
+    """Consecutive cues of one paragraph: a chapter."""
+
+    paragraph_id: str
+    start: float
+    end: float
+    cues: list[Cue]
+
+
+def paragraph_runs(alignment: Alignment) -> list[ParagraphRun]:
+    runs: list[ParagraphRun] = []
+    for c in ordered_cues(alignment):
+        if runs and runs[-1].paragraph_id == c.paragraph_id:
+            runs[-1].end = max(runs[-1].end, c.end)
+            runs[-1].cues.append(c)
+        else:
+            runs.append(ParagraphRun(c.paragraph_id, c.start, c.end, [c]))
+    return runs
+
+
+def run_ids(runs: list[ParagraphRun]) -> list[str]:
+    """``p3`` for a paragraph's first run, ``p3.r2`` when the lecturer comes back to it."""
+    seen: dict[str, int] = {}
+    out = []
+    for r in runs:
+        n = seen[r.paragraph_id] = seen.get(r.paragraph_id, 0) + 1
+        out.append(r.paragraph_id if n == 1 else f"{r.paragraph_id}.r{n}")
+    return out
+
+
+def chapter_title(paragraph: Paragraph, words: int = CHAPTER_WORDS) -> str:
+    """Section letter or paragraph number, then the paragraph's first words."""
+    tokens = [t for p in paragraph.passages for t in p.tokens]
+    label = f"{paragraph.number}."
+    if paragraph.section and tokens and tokens[0] == f"{paragraph.section})":
+        label = f"{paragraph.section})"
+        tokens = tokens[1:]
+    head = " ".join(tokens[:words])
+    more = "…" if len(tokens) > words else ""
+    return f"{label} {head}{more}".strip()
+
+
+class ResultWriter:
+    extension: str = ""
+    filename: str = ""
+
+    def __init__(self, output_dir: str | Path):
+        self.output_dir = Path(output_dir)
+
+    def path(self) -> Path:
+        return self.output_dir / self.filename
+
+    def __call__(self, result: SyncResult) -> Path:
+        self.output_dir.mkdir(parents=True, exist_ok=True)
+        target = self.path()
+        fd, tmp = tempfile.mkstemp(dir=self.output_dir, prefix=f".{self.filename}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
+                self.write_result(result, file=f)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return target
+
+    def write_result(self, result: SyncResult, file: IO[str]) -> None:
+        raise NotImplementedError
+
+
+class WriteVTT(ResultWriter):
+    extension = "vtt"
+
+    def captions(self, result: SyncResult) -> Iterable[webvtt.Caption]:
+        raise NotImplementedError
+
+    def write_result(self, result: SyncResult, file: IO[str]) -> None:
+        vtt = webvtt.WebVTT(captions=list(self.captions(result)))
+        vtt.write(file)
+
+
+class WritePassagesVTT(WriteVTT):
+    """passages.vtt: one cue per alignment cue; the text is the passage as written."""
+
+    filename = "passages.vtt"
+
+    def captions(self, result: SyncResult) -> Iterable[webvtt.Caption]:
+        cues = ordered_cues(result.alignment)
+        for ident, c in zip(cue_ids(cues), cues, strict=True):
+            text = result.discourse.passage(c.passage_id).text
+            yield webvtt.Caption(timestamp(c.start), timestamp(c.end), text, identifier=ident)
+
+
+class WriteParagraphsVTT(WriteVTT):
+    """paragraphs.vtt: one cue per paragraph run (chapters)."""
+
+    filename = "paragraphs.vtt"
+
+    def captions(self, result: SyncResult) -> Iterable[webvtt.Caption]:
+        runs = paragraph_runs(result.alignment)
+        for ident, r in zip(run_ids(runs), runs, strict=True):
+            title = chapter_title(result.discourse.paragraph(r.paragraph_id))
+            yield webvtt.Caption(timestamp(r.start), timestamp(r.end), title, identifier=ident)
+
+
+def alignment_document(result: SyncResult) -> dict[str, Any]:
+    """alignment.json: a superset of ``Alignment.to_dict()`` (``Alignment.load`` reads it back)
+    plus the passages' text and ids, so the file stands on its own."""
+    d = result.alignment.to_dict()
+    cues = ordered_cues(result.alignment)
+    by_obj = {id(c): ident for ident, c in zip(cue_ids(cues), cues, strict=True)}
+    d["cues"] = [
+        {"id": by_obj[id(c)], **cd, "text": result.discourse.passage(c.passage_id).text}
+        for c, cd in zip(result.alignment.cues, d["cues"], strict=True)
+    ]
+    d["passages"] = [
+        {
+            "id": p.id,
+            "paragraph": p.paragraph,
+            "text": p.text,
+            "tokens": p.tokens,
+            "footnotes": [{"number": f.number, "token_index": f.token_index} for f in p.footnotes],
+        }
+        for p in result.discourse.passages()
+    ]
+    d["paragraphs"] = [
+        {"id": para.id, "number": para.number, "section": para.section, "passages": [p.id for p in para.passages]}
+        for para in result.discourse.paragraphs
+    ]
+    d["front_matter"] = result.discourse.front_matter
+    d["meta"] = {"software": f"shiur-sync {__version__}", **result.alignment.meta, **result.meta}
+    return d
+
+
+class WriteAlignmentJSON(ResultWriter):
+    extension = "json"
+    filename = "alignment.json"
+
+    def write_result(self, result: SyncResult, file: IO[str]) -> None:
+        json.dump(alignment_document(result), file, ensure_ascii=False, indent=1)
+
+
+class WriteTranscriptJSON(ResultWriter):
+    extension = "json"
+    filename = "transcript.json"
+
+    def write_result(self, result: SyncResult, file: IO[str]) -> None:
+        if result.transcript is None:
+            raise ValueError("no transcript to write")
+        json.dump(result.transcript.to_dict(), file, ensure_ascii=False, indent=1)
+
+
+WRITERS: dict[str, type[ResultWriter]] = {
+    "passages.vtt": WritePassagesVTT,
+    "paragraphs.vtt": WriteParagraphsVTT,
+    "alignment.json": WriteAlignmentJSON,
+    "transcript.json": WriteTranscriptJSON,
+}
+DEFAULT_OUTPUTS = ("passages.vtt", "paragraphs.vtt", "alignment.json", "transcript.json")
+
+
+def get_writer(name: str, output_dir: str | Path) -> ResultWriter:
+    try:
+        return WRITERS[name](output_dir)
+    except KeyError:
+        raise ValueError(f"unknown output format {name!r}; known: {', '.join(WRITERS)}") from None
+
+
+def write_outputs(result: SyncResult, output_dir: str | Path, names: Iterable[str] = DEFAULT_OUTPUTS) -> list[Path]:
+    """Write the named outputs; transcript.json is skipped when there is no transcript."""
+    paths = []
+    for name in names:
+        if name == "transcript.json" and result.transcript is None:
+            continue
+        paths.append(get_writer(name, output_dir)(result))
+    return paths
