@@ -228,3 +228,122 @@ def write_outputs(result: SyncResult, output_dir: str | Path, names: Iterable[st
             continue
         paths.append(get_writer(name, output_dir)(result))
     return paths
+
+
+# --- archivist formats (H5): SRT, plain transcript, full JSON, cue-text options ---------------
+
+CUE_TEXT_WORDS = 8
+"""Default number of words for the "first words" cue-text option."""
+
+
+@dataclass(frozen=True)
+class CueText:
+    """What a passage cue shows: the full passage text, the passage id only, or its first words.
+
+    Spelled on the command line as ``text``, ``id``, ``words`` (first 8) or ``words:N``.
+    """
+
+    mode: str = "text"
+    words: int = CUE_TEXT_WORDS
+
+    MODES = ("text", "id", "words")
+
+    @classmethod
+    def parse(cls, spec: str | CueText | None) -> CueText:
+        if isinstance(spec, CueText):
+            return spec
+        s = (spec or "text").strip().lower()
+        mode, _, n = s.partition(":")
+        if mode not in cls.MODES or (n and (mode != "words" or not n.isdigit() or int(n) < 1)):
+            raise ValueError(f"cue text must be 'text', 'id', 'words' or 'words:N' (N >= 1), not {spec!r}")
+        return cls(mode, int(n) if n else CUE_TEXT_WORDS)
+
+    def render(self, discourse: Discourse, cue: Cue) -> str:
+        if self.mode == "id":
+            return cue.passage_id
+        text = discourse.passage(cue.passage_id).text
+        if self.mode == "words":
+            tokens = text.split()
+            return " ".join(tokens[: self.words]) + ("…" if len(tokens) > self.words else "")
+        return text
+
+    def __str__(self) -> str:
+        return f"words:{self.words}" if self.mode == "words" else self.mode
+
+
+def srt_timestamp(seconds: float) -> str:
+    """SRT timestamp HH:MM:SS,mmm."""
+    return timestamp(seconds).replace(".", ",")
+
+
+def _one_line(text: str) -> str:
+    # A blank line ends an SRT/VTT cue, and "-->" inside a payload confuses parsers.
+    return " ".join(text.split()).replace("-->", "->")
+
+
+class _CueTextWriter(ResultWriter):
+    def __init__(self, output_dir: str | Path, cue_text: CueText | str | None = None):
+        super().__init__(output_dir)
+        self.cue_text = CueText.parse(cue_text)
+
+
+class WritePassagesVTTAs(_CueTextWriter, WritePassagesVTT):
+    """passages.vtt with a chosen cue text (ids and times as in :class:`WritePassagesVTT`)."""
+
+    def captions(self, result: SyncResult) -> Iterable[webvtt.Caption]:
+        cues = ordered_cues(result.alignment)
+        for ident, c in zip(cue_ids(cues), cues, strict=True):
+            text = _one_line(self.cue_text.render(result.discourse, c))
+            yield webvtt.Caption(timestamp(c.start), timestamp(c.end), text, identifier=ident)
+
+
+class WriteSRT(_CueTextWriter):
+    """passages.srt: the passage cues as SubRip (index, times with a comma, text, blank line).
+
+    SRT has no cue identifiers, so re-reading/explanation is not recorded; a player that needs
+    it should use passages.vtt.
+    """
+
+    extension = "srt"
+    filename = "passages.srt"
+
+    def write_result(self, result: SyncResult, file: IO[str]) -> None:
+        for n, c in enumerate(ordered_cues(result.alignment), start=1):
+            text = _one_line(self.cue_text.render(result.discourse, c)) or c.passage_id
+            file.write(f"{n}\n{srt_timestamp(c.start)} --> {srt_timestamp(c.end)}\n{text}\n\n")
+
+
+class WriteTXT(ResultWriter):
+    """transcript.txt: what Whisper heard, one segment per line, no times."""
+
+    extension = "txt"
+    filename = "transcript.txt"
+
+    def write_result(self, result: SyncResult, file: IO[str]) -> None:
+        if result.transcript is None:
+            raise ValueError("no transcript to write")
+        for s in result.transcript.segments:
+            line = " ".join(s.text.split())
+            if line:
+                file.write(line + "\n")
+
+
+def full_document(result: SyncResult) -> dict[str, Any]:
+    """full.json: alignment.json's content, the transcript with its words, and the corrections."""
+    d = alignment_document(result)
+    d["transcript"] = result.transcript.to_dict() if result.transcript is not None else None
+    pins = [c.passage_id for c in result.alignment.cues if c.pinned]
+    d["corrections"] = result.meta.get("corrections", [{"passage_id": p, "pinned": True} for p in pins])
+    d["format"] = "shiur-sync full export 1"
+    return d
+
+
+class WriteFullJSON(ResultWriter):
+    extension = "json"
+    filename = "full.json"
+
+    def write_result(self, result: SyncResult, file: IO[str]) -> None:
+        json.dump(full_document(result), file, ensure_ascii=False, indent=1)
+
+
+WRITERS.update({"passages.srt": WriteSRT, "transcript.txt": WriteTXT, "full.json": WriteFullJSON})

@@ -1,0 +1,510 @@
+"""Batch processing of a collection: many recordings, each with its discourse text, into OUTDIR.
+
+Input is a folder (each audio file paired with the ``.txt`` of the same stem, or with the only
+``.txt`` in the folder) or a manifest (CSV or JSON: audio path, text path, metadata columns).
+
+Resuming is the point of the design. ``OUTDIR/batch-state.json`` records every finished item; an
+item's outputs are written into ``OUTDIR/.<key>.partial/`` and renamed to ``OUTDIR/<key>/``
+only when complete, and the state file itself is replaced atomically. After an interruption at
+any moment, a rerun skips every item the state marks done (if its folder is there and its audio
+unchanged) and redoes the rest from scratch. Failed items are retried: their cause (a missing
+text, a corrupt file replaced since) may have been fixed.
+
+Each worker is a process holding its own Whisper model, so memory grows with ``--workers``.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import ShiurError
+
+STATE_NAME = "batch-state.json"
+REPORT_CSV = "report.csv"
+REPORT_HTML = "report.html"
+STATE_VERSION = 1
+DONE = "done"
+FAILED = "failed"
+
+AUDIO_EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm", ".mp4", ".mkv", ".mov")
+_AUDIO_COLUMNS = ("audio", "audio_path", "file", "recording")
+_TEXT_COLUMNS = ("text", "text_path", "discourse", "maamar")
+
+
+@dataclass
+class BatchItem:
+    key: str
+    """Unique, filesystem-safe name; the item's output folder is ``OUTDIR/<key>``."""
+    audio: Path
+    text: Path | None
+    metadata: dict[str, str] = field(default_factory=dict)
+    problem: str = ""
+    """Set when the input itself is unusable (e.g. no text found); the item fails with it."""
+
+
+@dataclass
+class BatchOptions:
+    model: str | None = None
+    language: str | None = None
+    formats: tuple[str, ...] = ()
+    """Extra exports beside the standard outputs: "srt", "txt", "bundle"."""
+
+
+@dataclass
+class ItemResult:
+    key: str
+    status: str
+    audio: str = ""
+    text: str = ""
+    duration: float = 0.0
+    passages: int = 0
+    covered: int = 0
+    coverage_pct: float = 0.0
+    mean_confidence: float | None = None
+    skipped: list[str] = field(default_factory=list)
+    error: str = ""
+    seconds: float = 0.0
+    outdir: str = ""
+    audio_size: int = 0
+    audio_mtime: float = 0.0
+    finished_at: str = ""
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ItemResult:
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def slugify(name: str) -> str:
+    s = re.sub(r"[^\w.-]+", "-", name, flags=re.UNICODE).strip("-.")
+    return s or "item"
+
+
+def _unique_keys(items: list[BatchItem]) -> list[BatchItem]:
+    seen: dict[str, int] = {}
+    for it in items:
+        base = it.key
+        n = seen[base] = seen.get(base, 0) + 1
+        if n > 1:
+            it.key = f"{base}-{n}"
+    return items
+
+
+def discover_folder(folder: Path) -> list[BatchItem]:
+    audio = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+    texts = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
+    by_stem = {p.stem: p for p in texts}
+    shared = texts[0] if len(texts) == 1 else None
+    items = []
+    for a in audio:
+        text = by_stem.get(a.stem) or shared
+        problem = ""
+        if text is None:
+            problem = (
+                f"no text for {a.name}: put {a.stem}.txt beside it (or a single .txt for the whole folder)"
+                if texts
+                else f"no discourse text (.txt) in {folder}"
+            )
+        items.append(BatchItem(key=slugify(a.stem), audio=a, text=text, metadata={"title": a.stem}, problem=problem))
+    if not items:
+        raise ShiurError(f"{folder}: no audio files found (looked for {', '.join(AUDIO_EXTENSIONS)})")
+    return _unique_keys(items)
+
+
+def _pick(row: dict[str, Any], names: Sequence[str]) -> str:
+    lower = {str(k).strip().lower(): v for k, v in row.items() if k is not None}
+    for n in names:
+        v = lower.get(n)
+        if v not in (None, ""):
+            return str(v).strip()
+    return ""
+
+
+def _rows_to_items(rows: Iterable[dict[str, Any]], base: Path, source: str) -> list[BatchItem]:
+    items = []
+    for n, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            raise ShiurError(f"{source}: item {n} is not an object with 'audio' and 'text'")
+        audio_s = _pick(row, _AUDIO_COLUMNS)
+        if not audio_s:
+            raise ShiurError(f"{source}: item {n} has no audio path (column 'audio')")
+        text_s = _pick(row, _TEXT_COLUMNS)
+        audio = (base / audio_s).resolve() if not Path(audio_s).is_absolute() else Path(audio_s)
+        text = ((base / text_s).resolve() if not Path(text_s).is_absolute() else Path(text_s)) if text_s else None
+        meta = {
+            str(k).strip().lower(): str(v)
+            for k, v in row.items()
+            if k is not None and str(k).strip().lower() not in (*_AUDIO_COLUMNS, *_TEXT_COLUMNS) and v not in (None, "")
+        }
+        meta.setdefault("title", audio.stem)
+        key = slugify(_pick(row, ("key", "slug", "id")) or audio.stem)
+        problem = "" if text else f"item {n} ({audio.name}) has no text path (column 'text')"
+        items.append(BatchItem(key=key, audio=audio, text=text, metadata=meta, problem=problem))
+    if not items:
+        raise ShiurError(f"{source}: the manifest lists no recordings")
+    return _unique_keys(items)
+
+
+def discover_manifest(path: Path) -> list[BatchItem]:
+    try:
+        raw = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise ShiurError(f"{path}: manifest is not UTF-8 text") from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(raw)
+        except ValueError as e:
+            raise ShiurError(f"{path}: not valid JSON ({e})") from None
+        rows = data.get("items") if isinstance(data, dict) else data
+        if not isinstance(rows, list):
+            raise ShiurError(f"{path}: expected a list of items (or {{\"items\": [...]}})")
+        return _rows_to_items(rows, path.parent, str(path))
+    reader = csv.DictReader(raw.splitlines())
+    if not reader.fieldnames or not any(f.strip().lower() in _AUDIO_COLUMNS for f in reader.fieldnames):
+        raise ShiurError(f"{path}: CSV manifest needs a header row with an 'audio' column (and 'text')")
+    return _rows_to_items(reader, path.parent, str(path))
+
+
+def discover(source: str | Path) -> list[BatchItem]:
+    """Items from a folder or a ``.csv`` / ``.json`` manifest."""
+    p = Path(source)
+    if not p.exists():
+        raise ShiurError(f"{p}: no such folder or manifest")
+    if p.is_dir():
+        return discover_folder(p)
+    if p.suffix.lower() in (".csv", ".json"):
+        return discover_manifest(p)
+    raise ShiurError(f"{p}: expected a folder of recordings or a .csv/.json manifest")
+
+
+# --------------------------------------------------------------------------- state
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_state(outdir: Path) -> dict[str, ItemResult]:
+    path = outdir / STATE_NAME
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except ValueError as e:
+        raise ShiurError(f"{path}: batch state is damaged ({e}); move it away to start over") from None
+    return {k: ItemResult.from_dict(v) for k, v in data.get("items", {}).items()}
+
+
+def save_state(outdir: Path, state: dict[str, ItemResult]) -> None:
+    data = {"version": STATE_VERSION, "software": f"shiur-sync {__version__}", "items": {}}
+    data["items"] = {k: asdict(v) for k, v in state.items()}
+    _atomic_write_text(outdir / STATE_NAME, json.dumps(data, ensure_ascii=False, indent=1))
+
+
+def _audio_stamp(path: Path) -> tuple[int, float]:
+    try:
+        st = path.stat()
+    except OSError:
+        return 0, 0.0
+    return st.st_size, st.st_mtime
+
+
+def is_finished(item: BatchItem, result: ItemResult | None, outdir: Path) -> bool:
+    """Done before, its folder still there, and the audio not replaced since."""
+    if result is None or result.status != DONE:
+        return False
+    if not (outdir / item.key).is_dir():
+        return False
+    return (result.audio_size, result.audio_mtime) == _audio_stamp(item.audio)
+
+
+# --------------------------------------------------------------------------- processing
+
+Processor = Callable[[BatchItem, Path, BatchOptions], dict[str, Any]]
+"""Writes one item's outputs into the given (empty) folder and returns its figures
+(duration, passages, covered, mean_confidence, skipped). Raises on failure."""
+
+
+def alignment_figures(alignment: Any, n_passages: int) -> dict[str, Any]:
+    """The report's numbers for one alignment."""
+    read = alignment.read_cues()
+    covered = len({c.passage_id for c in read})
+    confs = [c.confidence for c in read]
+    return {
+        "duration": float(alignment.duration),
+        "passages": n_passages,
+        "covered": covered,
+        "mean_confidence": round(sum(confs) / len(confs), 4) if confs else None,
+        "skipped": list(alignment.skipped),
+    }
+
+
+def process_recording(item: BatchItem, workdir: Path, options: BatchOptions) -> dict[str, Any]:
+    """The real pipeline for one item: decode, transcribe (cached), align, write every output.
+
+    ``sync.transcribe.load_model`` keeps one model per process, so each worker loads it once.
+    """
+    from .pipeline import sync_recording
+
+    if item.text is None:
+        raise ShiurError(item.problem or "no text")
+    language = options.language or item.metadata.get("language") or "he"
+    res = sync_recording(item.audio, item.text, workdir, model=options.model, language=language)
+    result = res.result
+    figures = alignment_figures(result.alignment, len(result.discourse.passages()))
+    if options.formats:
+        from .bundle import export_result
+
+        export_result(result, workdir, options.formats, audio=item.audio, metadata=item.metadata)
+    return figures
+
+
+def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: BatchOptions) -> ItemResult:
+    """Runs in a worker: outputs go to a partial folder, renamed into place only when complete."""
+    t0 = time.monotonic()
+    size, mtime = _audio_stamp(item.audio)
+    res = ItemResult(
+        key=item.key,
+        status=FAILED,
+        audio=str(item.audio),
+        text=str(item.text or ""),
+        audio_size=size,
+        audio_mtime=mtime,
+        metadata=dict(item.metadata),
+    )
+    partial = outdir / f".{item.key}.partial"
+    final = outdir / item.key
+    try:
+        if item.problem:
+            raise ShiurError(item.problem)
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        figures = processor(item, partial, options)
+        meta = {"key": item.key, "audio": str(item.audio), "text": str(item.text), **item.metadata}
+        meta["figures"] = figures
+        meta["software"] = f"shiur-sync {__version__}"
+        (partial / "batch-item.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(partial, final)
+        res.status = DONE
+        res.outdir = str(final)
+        for k in ("duration", "passages", "covered", "mean_confidence"):
+            if figures.get(k) is not None:
+                setattr(res, k, figures[k])
+        res.skipped = list(figures.get("skipped", []))
+        res.coverage_pct = round(100.0 * res.covered / res.passages, 1) if res.passages else 0.0
+    except ShiurError as e:
+        res.error = str(e)
+    except NotImplementedError as e:
+        res.error = f"not available yet: {e}"
+    except Exception as e:  # one bad recording must not stop the collection
+        res.error = f"{type(e).__name__}: {e}"
+        res.metadata["traceback"] = traceback.format_exc(limit=6)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    res.seconds = round(time.monotonic() - t0, 2)
+    res.finished_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return res
+
+
+@dataclass
+class BatchSummary:
+    results: list[ItemResult]
+    ran: int
+    reused: int
+
+    @property
+    def failed(self) -> list[ItemResult]:
+        return [r for r in self.results if r.status != DONE]
+
+
+def _progress(total: int, initial: int, enabled: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, initial=initial, unit="rec", desc="batch", disable=not enabled, file=sys.stderr)
+
+
+def run_batch(
+    items: Sequence[BatchItem],
+    outdir: str | Path,
+    *,
+    workers: int = 1,
+    options: BatchOptions | None = None,
+    processor: Processor = process_recording,
+    progress: bool = True,
+    on_result: Callable[[ItemResult], None] | None = None,
+) -> BatchSummary:
+    """Process ``items`` into ``outdir``, skipping those a previous run finished; write the reports.
+
+    ``on_result`` is called in this process after each item is recorded in the state file.
+    """
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    options = options or BatchOptions()
+    state = load_state(outdir)
+    # Leftovers of an interrupted run are never trusted.
+    for leftover in outdir.glob(".*.partial"):
+        shutil.rmtree(leftover, ignore_errors=True)
+    todo = [it for it in items if not is_finished(it, state.get(it.key), outdir)]
+    reused = len(items) - len(todo)
+    bar = _progress(len(items), reused, progress)
+
+    def record(res: ItemResult) -> None:
+        state[res.key] = res
+        save_state(outdir, state)
+        bar.update(1)
+        if res.status != DONE:
+            bar.write(f"failed: {res.key}: {res.error}")
+        if on_result is not None:
+            on_result(res)
+
+    try:
+        if workers <= 1:
+            for it in todo:
+                record(_run_one(processor, it, outdir, options))
+        else:
+            ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                pending: set[Future[ItemResult]] = set()
+                queue = list(todo)
+                try:
+                    # Submit lazily so an interruption leaves few queued items to cancel.
+                    while queue or pending:
+                        while queue and len(pending) < workers * 2:
+                            pending.add(pool.submit(_run_one, processor, queue.pop(0), outdir, options))
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                        for fut in done:
+                            record(fut.result())
+                except BaseException:
+                    for fut in pending:
+                        fut.cancel()
+                    raise
+    finally:
+        bar.close()
+        ordered = [state[it.key] for it in items if it.key in state]
+        write_reports(outdir, ordered)
+    return BatchSummary(results=ordered, ran=len(todo), reused=reused)
+
+
+# --------------------------------------------------------------------------- reports
+
+REPORT_COLUMNS = (
+    "key", "status", "title", "duration_s", "passages", "covered", "coverage_pct", "mean_confidence",
+    "skipped_count", "skipped", "error", "seconds", "audio", "text", "outdir", "finished_at",
+)  # fmt: skip
+
+
+def report_rows(results: Sequence[ItemResult]) -> list[dict[str, Any]]:
+    rows = []
+    for r in results:
+        rows.append(
+            {
+                "key": r.key,
+                "status": r.status,
+                "title": r.metadata.get("title", ""),
+                "duration_s": round(r.duration, 2) if r.status == DONE else "",
+                "passages": r.passages if r.status == DONE else "",
+                "covered": r.covered if r.status == DONE else "",
+                "coverage_pct": r.coverage_pct if r.status == DONE else "",
+                "mean_confidence": "" if r.mean_confidence is None else r.mean_confidence,
+                "skipped_count": len(r.skipped) if r.status == DONE else "",
+                "skipped": " ".join(r.skipped),
+                "error": r.error,
+                "seconds": r.seconds,
+                "audio": r.audio,
+                "text": r.text,
+                "outdir": r.outdir,
+                "finished_at": r.finished_at,
+            }
+        )
+    return rows
+
+
+def write_reports(outdir: Path, results: Sequence[ItemResult]) -> tuple[Path, Path]:
+    rows = report_rows(results)
+    import io
+
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=REPORT_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    csv_path = outdir / REPORT_CSV
+    _atomic_write_text(csv_path, buf.getvalue())
+    html_path = outdir / REPORT_HTML
+    _atomic_write_text(html_path, render_html(rows))
+    return csv_path, html_path
+
+
+def render_html(rows: Sequence[dict[str, Any]]) -> str:
+    done = sum(1 for r in rows if r["status"] == DONE)
+    failed = len(rows) - done
+    esc = html.escape
+    head = "".join(
+        f"<th>{esc(h)}</th>"
+        for h in (
+            "הקלטה / Recording", "מצב / Status", "משך / Duration", "כיסוי / Coverage", "ביטחון / Confidence",
+            "דולגו / Skipped", "שגיאה / Failure",
+        )
+    )  # fmt: skip
+    body = []
+    for r in rows:
+        cls = "ok" if r["status"] == DONE else "fail"
+        dur = r["duration_s"]
+        dur_s = f"{int(dur) // 60}:{int(dur) % 60:02d}" if dur != "" else ""
+        cov = f"{r['coverage_pct']}%" if r["coverage_pct"] != "" else ""
+        conf = f"{r['mean_confidence']:.2f}" if r["mean_confidence"] != "" else ""
+        skipped = f"{r['skipped_count']}" + (f" <small>({esc(r['skipped'])})</small>" if r["skipped"] else "")
+        link = f'<a href="{esc(r["key"])}/">{esc(r["title"] or r["key"])}</a>' if r["status"] == DONE else esc(
+            r["title"] or r["key"]
+        )
+        body.append(
+            f'<tr class="{cls}"><td dir="auto">{link}</td><td>{esc(r["status"])}</td><td>{dur_s}</td>'
+            f"<td>{cov}</td><td>{conf}</td><td>{skipped if r['status'] == DONE else ''}</td>"
+            f'<td dir="auto">{esc(r["error"])}</td></tr>'
+        )
+    return f"""<!doctype html>
+<html lang="he" dir="rtl"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>דוח עיבוד / Batch report</title>
+<style>
+body{{font-family:system-ui,"Noto Sans Hebrew",sans-serif;margin:1rem}}
+table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding:.3rem .5rem;text-align:start}}
+tr.fail{{background:#fde8e8}}small{{color:#555}}
+</style></head><body>
+<h1>דוח עיבוד / Batch report</h1>
+<p>{done} הושלמו / completed, {failed} נכשלו / failed. shiur-sync {esc(__version__)}.
+כיסוי = אחוז הקטעים שנקראו / coverage = share of passages read.</p>
+<table><thead><tr>{head}</tr></thead><tbody>
+{chr(10).join(body)}
+</tbody></table></body></html>
+"""
