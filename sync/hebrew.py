@@ -28,6 +28,40 @@ def strip_marks(text: str) -> str:
     return unicodedata.normalize("NFC", text)
 
 
+# Geresh and gershayim as typed: Hebrew marks, ASCII quotes, and the typographic quotes word
+# processors substitute for them.
+_GERESH_FORMS = str.maketrans({"\u05f3": "'", "\u2019": "'", "\u2018": "'", "\u00b4": "'", "`": "'",
+                               "\u05f4": '"', "\u201d": '"', "\u201c": '"', "\u201e": '"'})
+_LEADING = re.compile(r"^[^\w]+")
+_TRAILING = re.compile(r"[^\w']+$")
+_HEBREW_LETTER = re.compile(r"[\u05d0-\u05ea]")
+_FOOTNOTE_DIGITS = re.compile(r"(?<=[\u05d0-\u05ea'\"])\d{1,3}$")
+
+
+def canonical_quotes(text: str) -> str:
+    """Niqqud and cantillation removed; geresh as ASCII ', gershayim as ASCII "."""
+    return strip_marks(text).translate(_GERESH_FORMS)
+
+
+def token_core(token: str) -> str:
+    """The word inside a written token: marks canonical, surrounding punctuation and quotation
+    marks removed, a final geresh kept (it belongs to the abbreviation: בחי', כו')."""
+    core = _TRAILING.sub("", _LEADING.sub("", canonical_quotes(token)))
+    # A footnote number glued to a word (raw text; Passage.tokens already lost it) is not spoken.
+    core = _FOOTNOTE_DIGITS.sub("", core)
+    # A closing single quote after a geresh ("כו''") is punctuation, not a second geresh.
+    return core[:-1] if core.endswith("''") else core
+
+
+def is_abbreviation(core: str) -> bool:
+    """Whether a token core (see ``token_core``) is written as an abbreviation or letter numeral:
+    gershayim between letters (משא"כ) or a geresh after a letter (בחי', ד', ה'תשכ"ה)."""
+    if not _HEBREW_LETTER.search(core):
+        return False
+    inner = core.rstrip("'")
+    return '"' in inner.strip('"') or "'" in core
+
+
 def normalize(word: str) -> str:
     """A matching key: letters and digits only, lower case, final letters folded."""
     word = unicodedata.normalize("NFD", word)
@@ -50,6 +84,19 @@ def skeleton(key: str) -> str:
     if len(key) <= 2:
         return key
     return key[0] + key[1:].replace("ו", "").replace("י", "").replace("א", "")
+
+
+@lru_cache(maxsize=200_000)
+def spelling_similarity(a: str, b: str) -> float:
+    """Similarity of the spelling-insensitive keys only (full vs. defective spelling)."""
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    sa, sb = skeleton(a), skeleton(b)
+    if sa == sb:
+        return 1.0
+    return SequenceMatcher(None, sa, sb, autojunk=False).ratio()
 
 
 @lru_cache(maxsize=200_000)
