@@ -1,7 +1,356 @@
-"""Auth blueprint (being built)."""
+"""Accounts for lecturers and admins: login, sessions, CSRF, login throttling, ``shiur user``.
+
+Listeners need no account. Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax, Secure
+unless served from localhost or in debug). The secret key is generated once and kept next to the
+library database when none is configured, so sessions survive restarts.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import functools
+import hmac
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import click
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .db import get_db
 
 bp = Blueprint("auth", __name__)
+
+ROLES = ("lecturer", "admin")
+MIN_PASSWORD = 8
+LOGIN_WINDOW_S = 15 * 60
+LOGIN_MAX_FAILURES = 5
+"""Failures per window, counted both per client address and per username."""
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_MESSAGE = (
+    "פג תוקף הטופס או שלא נשלח מאתר זה. טענו את הדף מחדש ונסו שוב. / "
+    "The form expired or did not come from this site (CSRF check failed); reload the page and try again."
+)
+_LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    def get_cookie_secure(self, app: Flask) -> bool:
+        # A Secure cookie over plain http would be dropped by some browsers, which breaks
+        # logging in on a lecturer's own machine; everywhere else the cookie must be Secure.
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            return True
+        if app.debug:
+            return False
+        try:
+            host = urlsplit("//" + request.host).hostname or ""
+        except RuntimeError:
+            return True
+        return host not in _LOCAL_HOSTS
+
+
+def _secret_key(app: Flask) -> str:
+    path = Path(app.config["LIBRARY_DIR"]) / ".secret_key"
+    try:
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= 32:
+            return key
+    except FileNotFoundError:
+        pass
+    key = secrets.token_hex(32)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as f:
+        f.write(key)
+    try:
+        # Another process may have won the race; keep whichever key landed first.
+        os.link(tmp, path)
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text(encoding="ascii").strip()
+
+
+@bp.record_once
+def _setup(state: Any) -> None:
+    app: Flask = state.app
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(app)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    app.session_interface = _SessionInterface()
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.jinja_env.globals["current_user"] = current_user
+    app.before_request(_load_user)
+    app.before_request(_check_csrf)
+
+
+# ---- users -------------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def create_user(conn: sqlite3.Connection, username: str, password: str, role: str = "lecturer",
+                display_name: str = "") -> int:
+    username = username.strip()
+    if not username or any(c.isspace() for c in username):
+        raise ValueError("username must be one word without spaces")
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+    try:
+        cur = conn.execute(
+            "INSERT INTO users (username, password_hash, role, display_name) VALUES (?, ?, ?, ?)",
+            (username, hash_password(password), role, display_name or username),
+        )
+    except sqlite3.IntegrityError:
+        raise ValueError(f"user {username!r} already exists") from None
+    conn.commit()
+    return int(cur.lastrowid or 0)
+
+
+def set_password(conn: sqlite3.Connection, username: str, password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+    cur = conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (hash_password(password), username))
+    if cur.rowcount == 0:
+        raise ValueError(f"no user {username!r}")
+    conn.commit()
+
+
+def verify(conn: sqlite3.Connection, username: str, password: str) -> sqlite3.Row | None:
+    row = conn.execute("SELECT * FROM users WHERE username = ?", (username.strip(),)).fetchone()
+    if row is None:
+        # Same cost as a real check, so timing does not reveal which usernames exist.
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    return row if check_password_hash(row["password_hash"], password) else None
+
+
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+
+
+def current_user() -> sqlite3.Row | None:
+    return g.get("user")
+
+
+def _load_user() -> None:
+    uid = session.get("uid")
+    g.user = None
+    if uid is not None:
+        g.user = get_db().execute("SELECT * FROM users WHERE id = ?", (uid,)).fetchone()
+        if g.user is None:
+            session.clear()
+
+
+def login_required(view: F) -> F:
+    """Lecturers and admins only; anonymous browsers go to the login page, API calls get 401."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.get("user") is None:
+            if request.method == "GET" and not _wants_json():
+                return redirect(url_for("auth.login", next=request.full_path))
+            abort(401)
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _wants_json() -> bool:
+    return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
+
+
+# ---- CSRF --------------------------------------------------------------------------------
+
+
+def csrf_token() -> str:
+    token = session.get("csrf")
+    if not token:
+        token = session["csrf"] = secrets.token_urlsafe(32)
+    return str(token)
+
+
+def _check_csrf() -> None:
+    if request.method not in UNSAFE_METHODS:
+        return
+    if current_app.config.get("CSRF_DISABLED"):
+        return
+    expected = session.get("csrf")
+    sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
+    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        if _wants_json() or request.headers.get(CSRF_HEADER) is not None or request.is_json:
+            resp = jsonify(error=CSRF_MESSAGE)
+            resp.status_code = 400
+            abort(resp)
+        abort(400, CSRF_MESSAGE)
+
+
+# ---- login throttling --------------------------------------------------------------------
+
+
+def _failure_keys(username: str) -> list[str]:
+    return [f"ip:{request.remote_addr or '?'}", f"user:{username.strip().lower()}"]
+
+
+def _throttled(conn: sqlite3.Connection, keys: list[str], now: float) -> bool:
+    since = now - current_app.config.get("LOGIN_WINDOW_S", LOGIN_WINDOW_S)
+    limit = current_app.config.get("LOGIN_MAX_FAILURES", LOGIN_MAX_FAILURES)
+    for key in keys:
+        n = conn.execute("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?", (key, since)).fetchone()[0]
+        if n >= limit:
+            return True
+    return False
+
+
+def _record_failure(conn: sqlite3.Connection, keys: list[str], now: float) -> None:
+    conn.executemany("INSERT INTO login_failures (key, at) VALUES (?, ?)", [(k, now) for k in keys])
+    conn.execute("DELETE FROM login_failures WHERE at < ?", (now - 24 * 3600,))
+    conn.commit()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    error = None
+    status = 200
+    nxt = request.values.get("next", "")
+    if request.method == "POST":
+        username = request.form.get("username", "")
+        password = request.form.get("password", "")
+        conn = get_db()
+        now = time.time()
+        keys = _failure_keys(username)
+        if _throttled(conn, keys, now):
+            error = ("יותר מדי ניסיונות כושלים. נסו שוב בעוד כמה דקות. / "
+                     "Too many failed attempts; try again in a few minutes.")
+            status = 429
+        else:
+            user = verify(conn, username, password)
+            if user is None:
+                _record_failure(conn, keys, now)
+                error = "שם משתמש או סיסמה שגויים. / Wrong username or password."
+                status = 401
+            else:
+                conn.execute("DELETE FROM login_failures WHERE key = ?", (keys[1],))
+                conn.commit()
+                session.clear()
+                session["uid"] = user["id"]
+                session.permanent = True
+                if not nxt.startswith("/") or nxt.startswith("//"):
+                    nxt = url_for("lecturer.dashboard")
+                return redirect(nxt)
+    return render_template("auth_login.html", error=error, next=nxt), status
+
+
+@bp.route("/logout", methods=["POST"])
+def logout() -> Any:
+    session.clear()
+    flash("התנתקתם. / Logged out.")
+    return redirect(url_for("auth.login"))
+
+
+# ---- CLI ---------------------------------------------------------------------------------
+
+
+def _cli_conn() -> sqlite3.Connection:
+    from . import create_app
+    from .db import connect
+
+    app = create_app()
+    return connect(app.config["DATABASE"])
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return click.get_text_stream("stdin").readline().rstrip("\n")
+    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+def register_commands(cli: click.Group) -> None:
+    @cli.group("user")
+    def user() -> None:
+        """Manage lecturer and admin accounts."""
+
+    @user.command("add")
+    @click.argument("username")
+    @click.option("--role", type=click.Choice(ROLES), default="lecturer", show_default=True)
+    @click.option("--name", "display_name", default="", help="Name shown on pages (default: the username).")
+    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+    def add(username: str, role: str, display_name: str, password_stdin: bool) -> None:
+        """Create an account."""
+        password = _read_password(password_stdin)
+        conn = _cli_conn()
+        try:
+            create_user(conn, username, password, role, display_name)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
+        finally:
+            conn.close()
+        click.echo(f"created {role} {username}")
+
+    @user.command("list")
+    def list_() -> None:
+        """List accounts."""
+        conn = _cli_conn()
+        try:
+            rows = conn.execute("SELECT username, role, display_name, created_at FROM users ORDER BY username")
+            for r in rows:
+                click.echo(f"{r['username']}\t{r['role']}\t{r['display_name']}\t{r['created_at']}")
+        finally:
+            conn.close()
+
+    @user.command("passwd")
+    @click.argument("username")
+    @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+    def passwd(username: str, password_stdin: bool) -> None:
+        """Set a new password."""
+        password = _read_password(password_stdin)
+        conn = _cli_conn()
+        try:
+            set_password(conn, username, password)
+        except ValueError as e:
+            raise click.ClickException(str(e)) from None
+        finally:
+            conn.close()
+        click.echo(f"password changed for {username}")
+
+    @user.command("delete")
+    @click.argument("username")
+    def delete(username: str) -> None:
+        """Remove an account (its recordings stay)."""
+        conn = _cli_conn()
+        try:
+            n = conn.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount
+            conn.commit()
+        finally:
+            conn.close()
+        if not n:
+            raise click.ClickException(f"no user {username!r}")
+        click.echo(f"deleted {username}")
