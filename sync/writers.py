@@ -141,7 +141,7 @@ class WritePassagesVTT(WriteVTT):
     def captions(self, result: SyncResult) -> Iterable[webvtt.Caption]:
         cues = ordered_cues(result.alignment)
         for ident, c in zip(cue_ids(cues), cues, strict=True):
-            text = result.discourse.passage(c.passage_id).text
+            text = vtt_escape(result.discourse.passage(c.passage_id).text)
             yield webvtt.Caption(timestamp(c.start), timestamp(c.end), text, identifier=ident)
 
 
@@ -153,7 +153,7 @@ class WriteParagraphsVTT(WriteVTT):
     def captions(self, result: SyncResult) -> Iterable[webvtt.Caption]:
         runs = paragraph_runs(result.alignment)
         for ident, r in zip(run_ids(runs), runs, strict=True):
-            title = chapter_title(result.discourse.paragraph(r.paragraph_id))
+            title = vtt_escape(chapter_title(result.discourse.paragraph(r.paragraph_id)))
             yield webvtt.Caption(timestamp(r.start), timestamp(r.end), title, identifier=ident)
 
 
@@ -271,6 +271,11 @@ class CueText:
         return f"words:{self.words}" if self.mode == "words" else self.mode
 
 
+def vtt_escape(text: str) -> str:
+    """Escape a WebVTT cue payload: a raw "<" opens a tag and "&" an entity in every browser."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def srt_timestamp(seconds: float) -> str:
     """SRT timestamp HH:MM:SS,mmm."""
     return timestamp(seconds).replace(".", ",")
@@ -293,7 +298,7 @@ class WritePassagesVTTAs(_CueTextWriter, WritePassagesVTT):
     def captions(self, result: SyncResult) -> Iterable[webvtt.Caption]:
         cues = ordered_cues(result.alignment)
         for ident, c in zip(cue_ids(cues), cues, strict=True):
-            text = _one_line(self.cue_text.render(result.discourse, c))
+            text = vtt_escape(_one_line(self.cue_text.render(result.discourse, c)))
             yield webvtt.Caption(timestamp(c.start), timestamp(c.end), text, identifier=ident)
 
 
