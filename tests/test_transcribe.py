@@ -1,0 +1,140 @@
+"""Transcription with the bundled model: lazy segments, word times, caching, vocabulary hints."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+from speechgen import espeak, write_wav
+
+from sync import cache, pipeline, transcribe
+from sync.audio import load_audio
+from sync.discourse import parse_discourse
+from sync.pipeline import options_for, transcribe_file
+from sync.transcribe import TranscribeOptions, language_option, load_model, vocabulary_hints
+from sync.transcript import Transcript
+
+SENTENCE = "The quick brown fox jumps over the lazy dog. Then the dog sleeps in the warm sun."
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    samples, rate = espeak(SENTENCE)
+    return write_wav(tmp_path_factory.mktemp("tr") / "fox.wav", samples, rate)
+
+
+@pytest.fixture
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("SHIUR_CACHE", str(tmp_path / "cache"))
+    # The bundled model lives in the real user cache; keep using it instead of reassembling.
+    from sync import whisper_model
+
+    real = whisper_model.bundled_model_dir()
+    monkeypatch.setattr(whisper_model, "bundled_model_dir", lambda target=None: real)
+    return tmp_path / "cache"
+
+
+def test_language_option():
+    assert language_option("auto") is None
+    assert language_option("") is None
+    assert language_option(None) is None
+    assert language_option("HE") == "he"
+
+
+@pytest.mark.slow
+def test_lazy_segments_with_word_times(clip):
+    model, label = load_model(None)
+    audio = load_audio(clip)
+    segments, info = transcribe.transcribe(audio.samples, model, language="en")
+    assert isinstance(segments, types.GeneratorType)
+    assert info.language == "en"
+    assert info.duration == pytest.approx(audio.duration, abs=0.05)
+    segs = list(segments)
+    words = [w for s in segs for w in s.words]
+    heard = " ".join(w.text.lower().strip(".,") for w in words)
+    assert "fox" in heard and "dog" in heard
+    assert all(0 <= w.start <= w.end <= info.duration + 0.5 for w in words)
+    assert [w.start for w in words] == sorted(w.start for w in words)
+
+
+@pytest.mark.slow
+def test_auto_language_detects_english(clip):
+    model, _ = load_model(None)
+    segments, info = transcribe.transcribe(load_audio(clip).samples, model, language="auto")
+    list(segments)
+    assert info.language == "en"
+
+
+@pytest.mark.slow
+def test_cache_hit_does_not_transcribe(clip, private_cache, monkeypatch):
+    opts = options_for("en")
+    first = transcribe_file(clip, None, opts)
+    assert not first.cached
+    assert cache.cache_path(first.cache_key).is_file()
+
+    def no_model(*a, **k):
+        raise AssertionError("model loaded on a cache hit")
+
+    monkeypatch.setattr(pipeline, "load_model", no_model)
+    messages: list[str] = []
+    second = transcribe_file(clip, None, opts, say=messages.append)
+    assert second.cached
+    assert second.transcript.to_dict() == first.transcript.to_dict()
+    assert any("cached" in m for m in messages)
+
+
+def test_cache_key_depends_on_audio_model_and_options():
+    base = cache.cache_key("a" * 64, "bundled-base", TranscribeOptions().to_dict())
+    assert base == cache.cache_key("a" * 64, "bundled-base", TranscribeOptions().to_dict())
+    assert base != cache.cache_key("b" * 64, "bundled-base", TranscribeOptions().to_dict())
+    assert base != cache.cache_key("a" * 64, "large-v3", TranscribeOptions().to_dict())
+    assert base != cache.cache_key("a" * 64, "bundled-base", TranscribeOptions(language="en").to_dict())
+
+
+def test_damaged_cache_entry_is_a_miss(private_cache):
+    key = cache.cache_key("c" * 64, "m", {})
+    cache.cache_path(key).write_text("{not json")
+    assert cache.load(key) is None
+    t = Transcript(duration=1.0, language="he")
+    cache.store(key, t)
+    assert cache.load(key) == t
+
+
+def test_no_cache_option_retranscribes(clip, private_cache, monkeypatch):
+    calls = []
+
+    def fake_transcribe_all(samples, model, label, options, on_progress=None, audio_sha256=""):
+        calls.append(label)
+        if on_progress:
+            on_progress(1.0, 2.0)
+        return Transcript(duration=2.0, language="en", model=label, audio_sha256=audio_sha256)
+
+    monkeypatch.setattr(pipeline, "load_model", lambda name=None: (object(), "bundled-base"))
+    monkeypatch.setattr(pipeline, "transcribe_all", fake_transcribe_all)
+    opts = options_for("en")
+    transcribe_file(clip, None, opts)
+    assert transcribe_file(clip, None, opts).cached
+    assert not transcribe_file(clip, None, opts, use_cache=False).cached
+    assert len(calls) == 2
+
+
+def test_vocabulary_hints_strip_marks():
+    d = parse_discourse(
+        "בְּרֵאשִׁ֖ית בָּרָ֣א אֱלֹהִ֑ים אֵ֥ת הַשָּׁמַ֖יִם וְאֵ֥ת הָאָֽרֶץ׃\n\n"
+        "וַיֹּ֥אמֶר אֱלֹהִ֖ים יְהִ֣י א֑וֹר וַֽיְהִי־אֽוֹר׃\n"
+    )
+    prompt, hotwords = vocabulary_hints(d)
+    assert prompt.startswith("בראשית ברא אלהים")
+    assert "ויהי אור" in prompt  # the maqaf separates words as speech does
+    assert "אלהים" in hotwords.split()
+    assert not any("\u0591" <= ch <= "\u05c7" for ch in prompt + hotwords)
+
+
+def test_options_for_bias():
+    d = parse_discourse("אחד שנים שלשה ארבעה חמשה ששה שבעה.\n")
+    assert options_for("he", "none", d).initial_prompt is None
+    o = options_for("he", "both", d)
+    assert o.initial_prompt and o.hotwords
+    assert options_for("he", "hotwords", d).initial_prompt is None
+    with pytest.raises(ValueError):
+        options_for("he", "loud", d)
