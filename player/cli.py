@@ -10,6 +10,7 @@ _MODULES = ("listener", "lecturer", "archivist", "auth", "jobs", "library")
 
 
 def register(cli: click.Group) -> None:
+    cli.add_command(serve)
     for name in _MODULES:
         try:
             module = importlib.import_module(f"player.{name}")
@@ -20,3 +21,19 @@ def register(cli: click.Group) -> None:
         hook = getattr(module, "register_commands", None)
         if hook is not None:
             hook(cli)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0 for the LAN).")
+@click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--debug", is_flag=True, help="Reload on code changes and show tracebacks (never on a public host).")
+def serve(host: str, port: int, debug: bool) -> None:
+    """Start the web player (library, player, lecturer and archivist pages)."""
+    from . import create_app
+
+    app = create_app()
+    shown = "localhost" if host in ("127.0.0.1", "::1") else host
+    click.echo(f"Shiur Sync: http://{shown}:{port}/  (library: {app.config['LIBRARY_DIR']})")
+    # Werkzeug's threaded server is enough for a class's listeners; Range requests need threads
+    # because a browser keeps one audio request open while it loads the page's other files.
+    app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=debug)
