@@ -167,6 +167,12 @@ def sync_cmd(audio: Path, text: Path, outdir: Path, model: str | None, language:
     _print_outputs(res.files, outdir)
 
 
+# ---- `shiur text` (H2, sync/textinfo.py) ----
+from .textinfo import text_command  # noqa: E402
+
+cli.add_command(text_command)
+
+
 def _register_web_commands() -> None:
     # The web commands live with the Flask app; the core stays importable without Flask.
     try:

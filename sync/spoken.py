@@ -6,7 +6,7 @@ normalised words (``sync.hebrew.normalize`` keys); the first alternative is alwa
 itself. Sources, in order of trust:
 
 1. the curated table (``sync.abbreviations``), the token as written;
-2. prefix letters (ו ב ד ה ל מ ש כ, up to three) before a table entry, by rule: the prefix joins
+2. prefix letters (ו ב ד ה ל מ ש כ, up to four) before a table entry, by rule: the prefix joins
    the first spoken word (שבר"ה -> "שבראש השנה"), and after ב/ל/כ the article ה may elide;
 3. a Hebrew year (ה'תשכ"ה), a section reference (ס"ד -> "סעיף ד"), truncated Aramaic forms
    ending in י' (למימרי' -> "למימריה"), letter numerals (ד', ל"ב) said as numbers;
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .discourse import Discourse, Passage
 
 PREFIX_LETTERS = "ובדהלמשכ"
-MAX_PREFIX = 3
+MAX_PREFIX = 4  # "וכשבמ\"ת": ו+כ+ש+ב before an abbreviation still occurs
 MAX_ALTERNATIVES = 12
 _MAQAF = re.compile(r"[\u05be\-]+")
 _FINALS = str.maketrans("ךםןףץ", "כמנפצ")
