@@ -468,6 +468,8 @@ class SimConfig:
     """Chance per commentary sentence of quoting the explained passage..."""
     foreign_quote_share: float = 0.2
     """...and the share of those quotes taken from another passage."""
+    text_vocab_share: float = 0.25
+    """Share of explanation words taken from the text's own vocabulary (outside quotes)."""
     words_per_second: float = 2.6
     name: str = ""
 
@@ -704,9 +706,10 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
                     if k == q_at:
                         _quote(a, about, by_id, discourse, rng, cfg, tempo, say, quotes, title)
                     r = rng.random()
-                    w = rng.choice(vocab) if r < 0.3 and about is not None else rng.choice(
-                        INTRO_WORDS if about is None else EXPLAIN_WORDS
-                    )
+                    if about is not None and r < cfg.text_vocab_share:
+                        w = rng.choice(vocab)
+                    else:
+                        w = rng.choice(INTRO_WORDS if about is None else EXPLAIN_WORDS)
                     say(w, tempo, "commentary")
                 t += rng.uniform(0.3, 0.9)
             segments.append(

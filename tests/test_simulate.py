@@ -1,0 +1,122 @@
+"""Invariants of the simulated-shiur generator (bench/simulate.py)."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import simulate  # noqa: E402
+
+from sync.discourse import load_discourse  # noqa: E402
+from sync.hebrew import normalize  # noqa: E402
+from sync.transcript import Transcript  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def discourse():
+    return load_discourse(ROOT / "media" / "mimaamakim-5725.txt")
+
+
+@pytest.fixture(scope="module")
+def case(discourse):
+    return simulate.generate(discourse, simulate.SimConfig(seed=7, noise="harsh"))
+
+
+def test_segments_tile_the_duration(case):
+    segs = case.truth["segments"]
+    assert segs[0]["start"] == 0.0
+    assert segs[-1]["end"] == case.truth["duration"]
+    for a, b in zip(segs, segs[1:], strict=False):
+        assert a["end"] == b["start"]
+        assert a["end"] > a["start"]
+    assert {s["kind"] for s in segs} == {"silence", "read", "commentary"}
+
+
+def test_skipped_paragraphs_and_passages_have_no_read_segment(case, discourse):
+    read_paras = {s["paragraph"] for s in case.truth["segments"] if s["kind"] == "read"}
+    read_passages = {s["passage"] for s in case.truth["segments"] if s["kind"] == "read"}
+    assert case.truth["skipped"], "the default shiur skips a whole paragraph"
+    assert not read_paras & set(case.truth["skipped"])
+    assert not read_passages & set(case.truth["skipped_passages"])
+    # every passage is either read or listed as skipped
+    assert read_passages | set(case.truth["skipped_passages"]) == {p.id for p in discourse.passages()}
+    for n in case.truth["skipped"]:
+        assert all(p.id in case.truth["skipped_passages"] for p in discourse.paragraph(f"p{n}").passages)
+
+
+def test_quotes_lie_inside_commentary_about_the_explained_paragraph(case):
+    quotes = [q for q in case.truth["quotes"] if q["passage"]]
+    assert quotes and any(q["foreign"] for q in quotes)
+    comments = [s for s in case.truth["segments"] if s["kind"] == "commentary"]
+    for q in quotes:
+        seg = next(s for s in comments if s["start"] <= q["start"] and q["end"] <= s["end"])
+        assert seg["about"] == q["about"]
+        assert q["foreign"] == (q["passage"] != seg["about_passage"])
+
+
+def test_shiur_has_rereads_and_out_of_order_reading(case):
+    read = [s for s in case.truth["segments"] if s["kind"] == "read"]
+    assert any(s.get("reread") for s in read)
+    a, b = case.truth["simulation"]["swapped_paragraphs"]
+    first_a = next(i for i, s in enumerate(read) if s["paragraph"] == int(a[1:]))
+    first_b = next(i for i, s in enumerate(read) if s["paragraph"] == int(b[1:]))
+    assert first_b < first_a, "the second paragraph of the swapped pair is read first"
+
+
+def test_words_truth_matches_passage_tokens(case, discourse):
+    for w in case.truth["words"][:300]:
+        assert discourse.passage(w["passage"]).tokens[w["token"]] == w["word"]
+        assert w["start"] < w["end"]
+
+
+def test_deterministic_per_seed(discourse):
+    cfg = simulate.SimConfig(seed=3, noise="clean")
+    a, b = simulate.generate(discourse, cfg), simulate.generate(discourse, cfg)
+    assert a.truth == b.truth
+    assert a.transcript.to_dict() == b.transcript.to_dict()
+    c = simulate.generate(discourse, replace(cfg, seed=4))
+    assert c.transcript.to_dict() != a.transcript.to_dict()
+
+
+def test_noise_levels(discourse):
+    stats = {
+        n: simulate.generate(discourse, simulate.SimConfig(seed=1, noise=n, reading=True)).truth["simulation"]["stats"]
+        for n in ("none", "clean", "harsh")
+    }
+    assert stats["none"]["word_error_rate"] == 0.0
+    assert 0.05 < stats["clean"]["word_error_rate"] < stats["harsh"]["word_error_rate"] < 0.8
+
+
+def test_reading_speed_and_transcript_shape(discourse, tmp_path):
+    case = simulate.generate(discourse, simulate.SimConfig(seed=2, reading=True, noise="none"))
+    assert 2.0 <= case.truth["simulation"]["stats"]["read_words_per_second"] <= 3.2
+    out = simulate.write_case(case, tmp_path / "c", "text")
+    tr = Transcript.load(out / "transcript.json")
+    words = tr.words()
+    assert all(a.start <= b.start for a, b in zip(words, words[1:], strict=False))
+    assert all(w.end <= tr.duration for w in words)
+
+
+def test_abbreviations_are_spoken_expanded():
+    assert simulate.spoken_alternatives('משא"כ')[0] == ["מה", "שאין", "כן"]
+    assert simulate.spoken_alternatives("בחי'")[0] == ["בחינת"]
+    first = simulate.spoken_alternatives('שבר"ה')[0]
+    assert [normalize(w) for w in first] == ["שבראש", "השנה"]
+    assert simulate.spoken_alternatives("(דלא")[0] == ["דלא"]
+
+
+def test_longer_class_and_truncated_class(discourse):
+    cfg = simulate.SimConfig(seed=5, noise="clean")
+    base = simulate.generate(discourse, cfg).truth
+    long = simulate.generate(discourse, replace(cfg, length=3)).truth
+    assert 2.4 < long["duration"] / base["duration"] < 3.6
+    short = simulate.generate(discourse, replace(cfg, minutes=10)).truth
+    assert abs(short["duration"] - 600) < 120
+    assert short["simulation"]["not_reached"]
+    assert len(short["skipped"]) > len(base["skipped"])
