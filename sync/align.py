@@ -1,27 +1,234 @@
 """Align a transcript to a discourse: which passage is read or explained at every moment.
 
-Public entry point: :func:`align`. The implementation is being written (issue 4); this first
-version is a placeholder that raises so nobody builds on a fake result.
+The work is split in passes, each in its own module:
+
+- :mod:`sync.textseq`: the text as a flat sequence of tokens with spoken alternatives (lattice);
+- :mod:`sync.coarse`: robust seed-and-chain matching that decides what is read where, allowing
+  commentary, re-reads, skips and out-of-order reading;
+- :mod:`sync.fine`: word-level DP inside the read stretches;
+- :mod:`sync.onsets`: passage starts snapped to the speech onset in the audio, when given.
+
+This module turns word matches into *readings* (runs of continuous reading), fills text the
+recogniser dropped, classifies the time between readings (explaining the last passage, or
+off-text before the first reading), applies the lecturer's pins, and scores confidence.
 """
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .alignment import Alignment, Pin
+from . import __version__, hebrew, onsets
+from .alignment import EXPLAINED, READ, Alignment, Cue, Pin, Span, WordTiming
+from .coarse import coarse_align
 from .discourse import Discourse
-from .transcript import Transcript
+from .fine import WordMatch, align_region, refine_chains
+from .textseq import TextSeq, build_textseq
+from .transcript import Transcript, Word
+
+# A pause longer than this between a reading and the next thing said makes the rest explanation.
+EXPLAIN_MIN_GAP = 2.0
+# Unmatched speech inside a reading, beyond what the skipped text explains, that breaks it.
+BREAK_EXTRA_WORDS = 6
+BREAK_EXTRA_SECONDS = 5.0
+SNAP_WINDOW = 0.6
 
 
 @dataclass
 class AlignOptions:
     refine: bool = True
-    """Run the fine pass (forced alignment inside read spans) when audio and a model are given."""
+    """Snap passage starts to speech onsets when the audio is given."""
     lattice: bool = True
     """Use the spoken-form lattice (abbreviations expanded) when matching."""
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class Reading:
+    """A run of continuous reading: transcript words matched to text tokens, in order."""
+
+    matches: list[WordMatch] = field(default_factory=list)
+
+    @property
+    def j0(self) -> int:
+        return self.matches[0].j
+
+    @property
+    def j1(self) -> int:
+        return self.matches[-1].j
+
+
+def _speech_rate(words: list[Word], matches: list[WordMatch], seq: TextSeq) -> float:
+    """Seconds per letter of read text, measured on the matched reading."""
+    total_t = 0.0
+    total_c = 0
+    for a, b in zip(matches, matches[1:], strict=False):
+        if b.j == a.j + 1 and b.i == a.i + 1:
+            dt = words[b.i].start - words[a.i].start
+            if 0 < dt < 3:
+                total_t += dt
+                total_c += seq.chars[a.j]
+    return total_t / total_c if total_c > 20 else 0.075
+
+
+def _split_readings(words: list[Word], matches: list[WordMatch], seq: TextSeq, sec_per_char: float) -> list[Reading]:
+    readings: list[Reading] = []
+    cur = Reading()
+    for m in matches:
+        if cur.matches:
+            p = cur.matches[-1]
+            dj = m.j - p.j
+            extra_words = (m.i - p.i - 1) - max(dj - 1, 0)
+            expected = sum(seq.chars[p.j + 1 : m.j]) * sec_per_char if dj > 1 else 0.0
+            extra_t = (words[m.i].start - words[p.i].end) - expected
+            if dj < 0 or dj > 60 or extra_words >= BREAK_EXTRA_WORDS or extra_t > BREAK_EXTRA_SECONDS:
+                readings.append(cur)
+                cur = Reading()
+        cur.matches.append(m)
+    if cur.matches:
+        readings.append(cur)
+    return readings
+
+
+def _extend_readings(keys: list[str], seq: TextSeq, readings: list[Reading], n_words: int) -> None:
+    """Match the rest of the first and last passage of each reading in the neighbouring words."""
+    for k, r in enumerate(readings):
+        first = r.matches[0]
+        pstart = seq.passage_first[seq.passage_of[first.j]]
+        if first.j > pstart:
+            lo_limit = readings[k - 1].matches[-1].i + 1 if k > 0 else 0
+            lo = max(lo_limit, first.i - 3 * (first.j - pstart) - 2)
+            ext = align_region(keys, lo, first.i, seq, pstart, first.j, free_lead=True)
+            r.matches[:0] = ext
+        last = r.matches[-1]
+        p = seq.passage_of[last.j]
+        pend = seq.passage_first[p] + seq.passage_len[p]
+        if last.j + 1 < pend:
+            hi_limit = readings[k + 1].matches[0].i if k + 1 < len(readings) else n_words
+            hi = min(hi_limit, last.i + 1 + 3 * (pend - last.j - 1) + 2)
+            r.matches.extend(align_region(keys, last.i + 1, hi, seq, last.j + 1, pend, free_trail=True))
+
+
+@dataclass
+class _PassageTime:
+    passage: int
+    start: float
+    end: float
+    words: dict[int, tuple[float, float]]
+    sims: list[float]
+    filled: bool = False
+
+
+def _reading_times(words: list[Word], seq: TextSeq, r: Reading, sec_per_char: float) -> list[_PassageTime]:
+    """Per passage touched by a reading: start/end times and word timings."""
+    token_time: dict[int, tuple[float, float]] = {}
+    token_sim: dict[int, float] = {}
+    for m in r.matches:
+        w = words[m.i]
+        if m.j in token_time:
+            s, _ = token_time[m.j]
+            token_time[m.j] = (s, w.end)
+        else:
+            token_time[m.j] = (w.start, w.end)
+            token_sim[m.j] = m.sim
+    js = sorted(token_time)
+    out: list[_PassageTime] = []
+    for p in sorted({seq.passage_of[j] for j in js}):
+        first = seq.passage_first[p]
+        last = first + seq.passage_len[p] - 1
+        pj = [j for j in js if first <= j <= last]
+        j_a = pj[0]
+        start = token_time[j_a][0]
+        if j_a > first:
+            # The opening words were not recognised: back off by their reading time, but not
+            # before the previous matched word ended.
+            k = bisect.bisect_left(js, j_a) - 1
+            floor = token_time[js[k]][1] if k >= 0 else start - 30
+            start = max(floor, start - sum(seq.chars[first:j_a]) * sec_per_char)
+        end = token_time[pj[-1]][1]
+        if pj[-1] < last:
+            k = bisect.bisect_right(js, pj[-1])
+            ceil = token_time[js[k]][0] if k < len(js) else end + 30
+            end = min(ceil, end + sum(seq.chars[pj[-1] + 1 : last + 1]) * sec_per_char)
+        wt = {seq.token_in_passage[j]: token_time[j] for j in pj}
+        out.append(_PassageTime(p, start, end, wt, [token_sim[j] for j in pj]))
+    return out
+
+
+def _fill_gap(seq: TextSeq, p_from: int, p_to: int, t0: float, t1: float, sec_per_char: float) -> list[_PassageTime]:
+    """Passages p_from..p_to-1 were probably read in [t0, t1) but not recognised: spread them."""
+    chars = [sum(seq.chars[seq.passage_first[p] : seq.passage_first[p] + seq.passage_len[p]]) for p in range(p_from, p_to)]
+    total = sum(chars)
+    if total == 0:
+        return []
+    out = []
+    t = t0
+    for p, c in zip(range(p_from, p_to), chars, strict=True):
+        d = (t1 - t0) * c / total
+        out.append(_PassageTime(p, t, t + d, {}, [], filled=True))
+        t += d
+    return out
+
+
+def _passage_chars(seq: TextSeq, p: int) -> int:
+    first = seq.passage_first[p]
+    return sum(seq.chars[first : first + seq.passage_len[p]])
+
+
+def _fill_missing(
+    group: list[_PassageTime],
+    following: _PassageTime | None,
+    seq: TextSeq,
+    words: list[Word],
+    matched_at: set[int],
+    not_read: set[str],
+    sec_per_char: float,
+) -> list[_PassageTime]:
+    """Passages between two recognised ones, with time to have been read, were read.
+
+    Inside a reading the time between two matched passages is enough evidence. Between two
+    readings (``following`` opens the next one) the gap must also be quiet of unmatched words:
+    speech the recogniser transcribed but that matches nothing is commentary, and the passages
+    were skipped. A gap far too short for the text means the reader skipped it.
+    """
+    if not group:
+        return group
+    out: list[_PassageTime] = [group[0]]
+    nexts: list[_PassageTime | None] = [*group[1:], following]
+    for k, b in enumerate(nexts):
+        a = group[k]
+        between_readings = k == len(group) - 1
+        if b is None:
+            break
+        missing = list(range(a.passage + 1, b.passage))
+        if missing and not any(seq.passages[p].id in not_read for p in missing):
+            t0, t1 = a.end, b.start
+            expected = sec_per_char * sum(_passage_chars(seq, p) for p in missing)
+            gap = t1 - t0
+            ok = gap >= 0.5 * expected
+            if between_readings:
+                heard = sum(1 for i, w in enumerate(words) if t0 <= w.start < t1 and i not in matched_at)
+                n_tokens = sum(seq.passage_len[p] for p in missing)
+                ok = 0.6 * expected <= gap <= 2.5 * expected + 3 and heard <= 0.3 * n_tokens
+            if ok and expected > 0:
+                out.extend(_fill_gap(seq, missing[0], missing[-1] + 1, t0 + 0.05, t1 - 0.05, sec_per_char))
+        if not between_readings:
+            out.append(b)
+    return out
+
+
+def _confidence(pt: _PassageTime, seq: TextSeq) -> float:
+    if pt.filled:
+        return 0.25
+    n = max(seq.passage_len[pt.passage], 1)
+    coverage = min(1.0, len(pt.words) / n)
+    quality = float(np.mean([min(s, 1.0) for s in pt.sims])) if pt.sims else 0.0
+    return round(max(0.0, min(1.0, 0.15 + 0.55 * coverage + 0.3 * quality)), 3)
 
 
 def align(
@@ -34,8 +241,105 @@ def align(
 ) -> Alignment:
     """Align ``transcript`` to ``discourse``.
 
-    ``audio`` is the 16 kHz mono float32 signal and ``model`` a loaded faster-whisper
-    ``WhisperModel``; with both, read spans are refined by forced alignment. ``pins`` are the
-    lecturer's corrections, honoured exactly; the rest is re-aligned around them.
+    ``audio`` is the 16 kHz mono float32 signal; with it, passage starts are snapped to speech
+    onsets. ``model`` is accepted for a forced-alignment refinement and may be None. ``pins`` are
+    the lecturer's corrections, honoured exactly; the rest is re-aligned around them.
     """
-    raise NotImplementedError("aligner under construction")
+    options = options or AlignOptions()
+    seq = build_textseq(discourse, lattice=options.lattice)
+    words = [w for w in transcript.words() if hebrew.normalize(w.text)]
+    keys = [hebrew.normalize(w.text) for w in words]
+    duration = transcript.duration or (words[-1].end if words else 0.0)
+    passages = seq.passages
+
+    not_read = {p.passage_id for p in pins if p.start is None}
+    blocked = {j for j in range(len(seq)) if passages[seq.passage_of[j]].id in not_read}
+
+    chains = coarse_align(keys, seq, blocked, [w.start for w in words])
+    matches = refine_chains(keys, seq, chains)
+    matches = [m for m in matches if m.j not in blocked]
+    sec_per_char = _speech_rate(words, matches, seq)
+    readings = _split_readings(words, matches, seq, sec_per_char)
+    _extend_readings(keys, seq, readings, len(words))
+
+    times: list[list[_PassageTime]] = [_reading_times(words, seq, r, sec_per_char) for r in readings]
+
+    matched_at = {m.i for r in readings for m in r.matches}
+    for k, group in enumerate(times):
+        following = times[k + 1][0] if k + 1 < len(times) and times[k + 1] else None
+        times[k] = _fill_missing(group, following, seq, words, matched_at, not_read, sec_per_char)
+
+    env = onsets.envelope(audio) if audio is not None and options.refine and len(audio) else None
+    on = onsets.onsets(env) if env is not None else np.zeros(0)
+    off = onsets.offsets(env) if env is not None else np.zeros(0)
+
+    cues: list[Cue] = []
+    for group in times:
+        for k, pt in enumerate(group):
+            start = pt.start
+            if env is not None:
+                lo = group[k - 1].start + 0.2 if k > 0 else start - SNAP_WINDOW
+                start = onsets.snap(start, on, max(lo, start - SNAP_WINDOW), start + SNAP_WINDOW)
+            wt = [WordTiming(i, round(s, 3), round(e, 3)) for i, (s, e) in sorted(pt.words.items())]
+            cues.append(Cue(passages[pt.passage].id, round(start, 3), round(pt.end, 3), READ, _confidence(pt, seq), wt))
+    cues = _apply_start_pins(cues, pins, passages, duration)
+    cues.sort(key=lambda c: c.start)
+
+    # Close read cues: a passage lasts until the next one starts, unless the lecturer then
+    # talks about it for a while, which becomes an explanation cue.
+    out: list[Cue] = []
+    off_text: list[Span] = []
+    if cues and cues[0].start > 1.0:
+        off_text.append(Span(0.0, round(cues[0].start, 3)))
+    for k, c in enumerate(cues):
+        nxt = cues[k + 1].start if k + 1 < len(cues) else duration
+        end = max(c.end, c.start + 0.2)
+        if env is not None:
+            end = onsets.snap(end, off, end - 0.3, min(end + SNAP_WINDOW, nxt))
+        if nxt - end >= EXPLAIN_MIN_GAP:
+            c.end = round(end, 3)
+            out.append(c)
+            out.append(Cue(c.passage_id, c.end, round(nxt, 3), EXPLAINED, round(c.confidence * 0.8, 3)))
+        else:
+            c.end = round(max(nxt, c.start + 0.05), 3)
+            out.append(c)
+    read_ids = {c.passage_id for c in out if c.kind == READ}
+    skipped = [p.id for p in passages if p.id not in read_ids]
+    return Alignment(
+        cues=out,
+        skipped=skipped,
+        off_text=off_text,
+        duration=duration,
+        meta={
+            "software": f"shiur-sync {__version__}",
+            "aligner": "seed-chain coarse pass + word DP" + (" + onset snap" if env is not None else ""),
+            "options": options.to_dict(),
+            "model": transcript.model,
+            "transcript_options": transcript.options,
+            "pins": [asdict(p) for p in pins],
+            "seconds_per_letter": round(sec_per_char, 4),
+        },
+    )
+
+
+def _apply_start_pins(cues: list[Cue], pins: Sequence[Pin], passages: list, duration: float) -> list[Cue]:
+    """A pinned start is exact: move (or create) that passage's read cue and make room for it."""
+    for pin in pins:
+        if pin.start is None:
+            continue
+        mine = [c for c in cues if c.passage_id == pin.passage_id and c.kind == READ]
+        if mine:
+            target = min(mine, key=lambda c: abs(c.start - pin.start))
+            length = max(target.end - target.start, 0.5)
+            target.start = pin.start
+            target.end = max(target.end, pin.start + 0.5) if target.end > pin.start else pin.start + length
+        else:
+            target = Cue(pin.passage_id, pin.start, pin.start + 0.5, READ)
+            cues.append(target)
+        target.pinned = True
+        target.confidence = 1.0
+        # Cues of other passages that started inside the pinned cue's first moment move aside.
+        for c in cues:
+            if c is not target and c.start < pin.start < c.end:
+                c.end = pin.start
+    return [c for c in cues if c.end > c.start]

@@ -1,0 +1,260 @@
+"""Coarse pass: decide which stretches of the transcript read which stretches of the text.
+
+A shiur is not one monotonic reading, so this pass does not run one big DP. It works like
+seed-and-chain in sequence search:
+
+1. *Anchors*: transcript words whose key (or spelling-insensitive skeleton) equals a word of a
+   text token's spoken alternatives. Very common words are not used as seeds.
+2. *Chains*: anchors that follow each other in both transcript and text, with small gaps, form a
+   chain: a stretch of reading. Chaining looks back only a few words, so its cost is linear in the
+   number of anchors.
+3. *Selection*: a DP over chains in transcript order picks a non-overlapping set. Continuing in
+   the text is free; jumping (back for a re-read, ahead for a skip) costs a penalty, and only a
+   chain with enough evidence may be reached by a jump, so a few words quoted in an explanation
+   never become a reading.
+
+Everything is near-linear in transcript length; the text only enters through dict look-ups.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from . import hebrew
+from .textseq import TextSeq
+
+MAX_SEED_FREQ = 40
+CHAIN_LOOKBACK = 8
+CHAIN_MAX_SKEW = 3
+MIN_CHAIN_SCORE = 1.8
+JUMP_MIN_SCORE = 4.0
+CONTINUE_SLACK = 4
+MAX_LINK_SECONDS = 6.0
+FORWARD_JUMP_COST = 1.5
+BACKWARD_JUMP_COST = 3.0
+
+
+@dataclass(frozen=True)
+class Anchor:
+    i: int
+    """Transcript word index."""
+    j: int
+    """Text token index."""
+    pos: float
+    """Fractional text position: token plus the word's place inside a multi-word alternative."""
+    weight: float
+
+
+@dataclass
+class Chain:
+    anchors: list[Anchor]
+    score: float
+
+    @property
+    def i0(self) -> int:
+        return self.anchors[0].i
+
+    @property
+    def i1(self) -> int:
+        return self.anchors[-1].i
+
+    @property
+    def j0(self) -> int:
+        return self.anchors[0].j
+
+    @property
+    def j1(self) -> int:
+        return self.anchors[-1].j
+
+
+@dataclass
+class TextIndex:
+    exact: dict[str, list[tuple[int, float]]]
+    skeleton: dict[str, list[tuple[int, float]]]
+    freq: dict[str, int]
+
+
+def build_index(seq: TextSeq, blocked: set[int] | None = None) -> TextIndex:
+    exact: dict[str, set[tuple[int, float]]] = defaultdict(set)
+    skel: dict[str, set[tuple[int, float]]] = defaultdict(set)
+    for j, alts in enumerate(seq.alts):
+        if blocked and j in blocked:
+            continue
+        for alt in alts:
+            n = len(alt)
+            for k, w in enumerate(alt):
+                pos = j + k / max(n, 1)
+                exact[w].add((j, pos))
+                skel[hebrew.skeleton(w)].add((j, pos))
+    freq = {w: len({j for j, _ in v}) for w, v in exact.items()}
+    return TextIndex(
+        exact={w: sorted(v) for w, v in exact.items()},
+        skeleton={w: sorted(v) for w, v in skel.items()},
+        freq=freq,
+    )
+
+
+def _idf(freq: int) -> float:
+    return min(1.0, 2.5 / math.log2(1 + max(freq, 1)))
+
+
+def find_anchors(keys: list[str], index: TextIndex) -> list[Anchor]:
+    anchors: list[Anchor] = []
+    for i, w in enumerate(keys):
+        if not w:
+            continue
+        hits = index.exact.get(w)
+        sim = 1.0
+        if not hits:
+            hits = index.skeleton.get(hebrew.skeleton(w))
+            sim = 0.85
+        if not hits:
+            continue
+        freq = len({j for j, _ in hits})
+        if freq > MAX_SEED_FREQ:
+            continue
+        # Short words ("את", "כי") match by chance; they may extend a chain but weigh little.
+        weight = sim * _idf(freq) * (0.35 if len(w) <= 2 else 1.0)
+        seen: set[int] = set()
+        for j, pos in hits:
+            if j in seen:
+                continue
+            seen.add(j)
+            anchors.append(Anchor(i, j, pos, weight))
+    return anchors
+
+
+def chain_anchors(anchors: list[Anchor], times: list[float] | None = None) -> list[Chain]:
+    """Link anchors into chains; each anchor keeps its best predecessor (local, lookback-bounded).
+
+    ``times`` (word start times) stop a chain from bridging a long silence or a stretch the
+    recogniser dropped: what comes after it is a new reading, chained on its own.
+    """
+    by_i: dict[int, list[int]] = defaultdict(list)
+    best = [0.0] * len(anchors)
+    pred = [-1] * len(anchors)
+    for q, a in enumerate(anchors):
+        score = a.weight
+        back = -1
+        for ip in range(a.i - 1, a.i - CHAIN_LOOKBACK - 1, -1):
+            for p in by_i.get(ip, ()):
+                b = anchors[p]
+                dpos = a.pos - b.pos
+                if dpos <= 0 or dpos > CHAIN_LOOKBACK:
+                    continue
+                di = a.i - b.i
+                if times is not None and times[a.i] - times[b.i] > MAX_LINK_SECONDS:
+                    continue
+                skew = abs(di - dpos)
+                if skew > CHAIN_MAX_SKEW:
+                    continue
+                cand = best[p] + a.weight - 0.25 * skew - 0.08 * (max(di, dpos) - 1)
+                if cand > score:
+                    score, back = cand, p
+        best[q] = score
+        pred[q] = back
+        by_i[a.i].append(q)
+
+    used = [False] * len(anchors)
+    chains: list[Chain] = []
+    for q in sorted(range(len(anchors)), key=lambda x: -best[x]):
+        if used[q] or best[q] < MIN_CHAIN_SCORE:
+            continue
+        path = []
+        x = q
+        while x >= 0 and not used[x]:
+            path.append(x)
+            x = pred[x]
+        score = best[q] - (best[x] if x >= 0 else 0.0)
+        if score < MIN_CHAIN_SCORE:
+            continue
+        for y in path:
+            used[y] = True
+        # Several text positions may be hit by one transcript word; keep one per word.
+        path.reverse()
+        picked: list[Anchor] = []
+        for y in path:
+            if picked and picked[-1].i == anchors[y].i:
+                continue
+            picked.append(anchors[y])
+        chains.append(Chain(picked, score))
+    return chains
+
+
+def _transition(prev: Chain, nxt: Chain) -> float | None:
+    """Cost of reading ``nxt`` after ``prev``; None if only a strong chain may follow (a jump)."""
+    dj = nxt.j0 - prev.j1 - 1
+    if -CONTINUE_SLACK <= dj <= CONTINUE_SLACK:
+        return 0.0
+    return None
+
+
+def select_chains(chains: list[Chain]) -> list[Chain]:
+    """Pick the best non-overlapping sequence of chains (weighted interval scheduling with jumps)."""
+    if not chains:
+        return []
+    order = sorted(range(len(chains)), key=lambda c: (chains[c].i1, chains[c].i0))
+    ends: list[int] = []  # i1 of processed chains, ascending
+    prefix_best: list[tuple[float, int]] = []  # running max of best over processed chains
+    by_j1: dict[int, list[int]] = defaultdict(list)
+    best = [0.0] * len(chains)
+    pred = [-1] * len(chains)
+    for c in order:
+        ch = chains[c]
+        score = -math.inf
+        back = -1
+        # Start of the reading (nothing selected before): needs real evidence.
+        if ch.score >= JUMP_MIN_SCORE:
+            score = ch.score
+        # A jump from the best earlier selection.
+        k = bisect.bisect_left(ends, ch.i0)
+        if k > 0 and ch.score >= JUMP_MIN_SCORE:
+            pb, pc = prefix_best[k - 1]
+            cost = FORWARD_JUMP_COST if ch.j0 > chains[pc].j1 else BACKWARD_JUMP_COST
+            if pb + ch.score - cost > score:
+                score, back = pb + ch.score - cost, pc
+        # A continuation in the text.
+        for j1 in range(ch.j0 - 1 - CONTINUE_SLACK, ch.j0 + CONTINUE_SLACK):
+            for p in by_j1.get(j1, ()):
+                if chains[p].i1 >= ch.i0:
+                    continue
+                if best[p] + ch.score > score:
+                    score, back = best[p] + ch.score, p
+        best[c] = score
+        pred[c] = back
+        if score > -math.inf:
+            by_j1[ch.j1].append(c)
+            ends.append(ch.i1)
+            prev = prefix_best[-1] if prefix_best else (-math.inf, -1)
+            prefix_best.append(max(prev, (score, c)))
+    last = max(range(len(chains)), key=lambda c: best[c])
+    if best[last] == -math.inf:
+        return []
+    picked = []
+    while last >= 0:
+        picked.append(chains[last])
+        last = pred[last]
+    picked.reverse()
+    return _drop_false_starts(picked)
+
+
+def _drop_false_starts(picked: list[Chain]) -> list[Chain]:
+    """A short chain whose text is read again right after was a quote or a false start."""
+    out: list[Chain] = []
+    for k, ch in enumerate(picked):
+        nxt = picked[k + 1] if k + 1 < len(picked) else None
+        if ch.score < JUMP_MIN_SCORE and nxt is not None and nxt.j0 <= ch.j0 + 1 and nxt.j1 >= ch.j1:
+            continue
+        out.append(ch)
+    return out
+
+
+def coarse_align(
+    keys: list[str], seq: TextSeq, blocked: set[int] | None = None, times: list[float] | None = None
+) -> list[Chain]:
+    index = build_index(seq, blocked)
+    anchors = find_anchors(keys, index)
+    return select_chains(chain_anchors(anchors, times))

@@ -1,0 +1,144 @@
+"""Word-level matching inside the stretches the coarse pass decided are read.
+
+Between two consecutive anchors of a reading, a small DP aligns the transcript words to the text
+tokens in between, with fuzzy similarity (plain and spelling-insensitive) against every spoken
+alternative of a token, so a token may take one word or several ("משא"כ" read "מה שאין כן").
+Regions are small, so the total cost stays linear.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rapidfuzz.distance import Indel
+
+from . import hebrew
+from .coarse import Chain
+from .textseq import TextSeq
+
+MAX_CELLS = 60_000
+SKIP_WORD = -0.25
+SKIP_TOKEN = -0.35
+MATCH_BIAS = 0.5
+MIN_SIM = 0.45
+
+
+@dataclass
+class WordMatch:
+    i: int
+    j: int
+    sim: float
+
+
+def word_sim(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    plain = Indel.normalized_similarity(a, b)
+    sa, sb = hebrew.skeleton(a), hebrew.skeleton(b)
+    skel = 0.9 if sa == sb else Indel.normalized_similarity(sa, sb) * 0.95
+    return max(plain, skel)
+
+
+def token_sim(words: list[str], alt: tuple[str, ...]) -> float:
+    if len(words) != len(alt):
+        return 0.0
+    return sum(word_sim(w, a) for w, a in zip(words, alt, strict=True)) / len(alt)
+
+
+def align_region(
+    keys: list[str],
+    i0: int,
+    i1: int,
+    seq: TextSeq,
+    j0: int,
+    j1: int,
+    free_lead: bool = False,
+    free_trail: bool = False,
+) -> list[WordMatch]:
+    """Align transcript words [i0, i1) to text tokens [j0, j1); return the matches found.
+
+    ``free_lead``/``free_trail`` make leading/trailing transcript words free to skip, for
+    extending a reading outwards into speech that may be commentary.
+    """
+    n, m = i1 - i0, j1 - j0
+    if n <= 0 or m <= 0 or n * m > MAX_CELLS:
+        return []
+    neg = -1e9
+    score = [[neg] * (m + 1) for _ in range(n + 1)]
+    back: list[list[tuple[int, int, int] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    score[0][0] = 0.0
+    if free_lead:
+        for x in range(1, n + 1):
+            score[x][0] = 0.0
+            back[x][0] = (x - 1, 0, 0)
+    for x in range(n + 1):
+        row = score[x]
+        for y in range(m + 1):
+            s = row[y]
+            if s == neg:
+                continue
+            if x < n and s + SKIP_WORD > score[x + 1][y] and not (free_lead and y == 0):
+                score[x + 1][y] = s + SKIP_WORD
+                back[x + 1][y] = (x, y, 0)
+            if y < m:
+                if s + SKIP_TOKEN > row[y + 1]:
+                    row[y + 1] = s + SKIP_TOKEN
+                    back[x][y + 1] = (x, y, 0)
+                for alt in seq.alts[j0 + y]:
+                    ln = len(alt)
+                    if x + ln > n:
+                        continue
+                    sim = token_sim(keys[i0 + x : i0 + x + ln], alt)
+                    if sim < MIN_SIM:
+                        continue
+                    cand = s + (sim - MATCH_BIAS) * ln + 0.3
+                    if cand > score[x + ln][y + 1]:
+                        score[x + ln][y + 1] = cand
+                        back[x + ln][y + 1] = (x, y, ln)
+    out: list[WordMatch] = []
+    x, y = n, m
+    if free_trail:
+        x = max(range(n + 1), key=lambda xx: score[xx][m])
+    while (x, y) != (0, 0):
+        b = back[x][y]
+        if b is None:
+            break
+        px, py, ln = b
+        if ln:
+            sim = token_sim(keys[i0 + px : i0 + px + ln], max(seq.alts[j0 + py], key=lambda a: len(a) == ln))
+            for k in range(ln):
+                out.append(WordMatch(i0 + px + k, j0 + py, sim))
+        x, y = px, py
+    out.reverse()
+    return out
+
+
+def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[WordMatch]:
+    """Expand chains into word matches: anchors plus DP matches between consecutive anchors.
+
+    Consecutive chains that continue in the text are treated as one reading, so the words
+    between them are matched too; a jump starts afresh.
+    """
+    matches: list[WordMatch] = []
+    prev_i, prev_j = None, None
+    for ch in chains:
+        for a in ch.anchors:
+            if prev_i is not None and prev_j is not None and a.j > prev_j and a.i > prev_i + 1:
+                matches.extend(align_region(keys, prev_i + 1, a.i, seq, prev_j + 1, a.j))
+            elif prev_i is not None and prev_j is not None and a.j > prev_j + 1 and a.i == prev_i + 1:
+                pass  # tokens between were not said (or merged into one word): nothing to match
+            if prev_j is not None and a.j < prev_j - 0 and ch.anchors[0] is a:
+                prev_i, prev_j = None, None
+            matches.append(WordMatch(a.i, a.j, a.weight))
+            prev_i, prev_j = a.i, a.j
+    # Keep the transcript order; a word matched twice (shouldn't happen) keeps its first match.
+    seen: set[int] = set()
+    uniq = []
+    for mt in sorted(matches, key=lambda w: w.i):
+        if mt.i in seen:
+            continue
+        seen.add(mt.i)
+        uniq.append(mt)
+    return uniq
