@@ -32,6 +32,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import click
+
 from . import __version__
 from .errors import ShiurError
 
@@ -508,3 +510,50 @@ tr.fail{{background:#fde8e8}}small{{color:#555}}
 {chr(10).join(body)}
 </tbody></table></body></html>
 """
+
+
+# --------------------------------------------------------------------------- command line
+
+
+@click.command("batch")
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder: one sub-folder per recording, batch-state.json, report.csv, report.html.")
+@click.option("-w", "--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Recordings processed at once, each in its own process with its own Whisper model "
+                   "(memory grows with every worker).")
+@click.option("--model", default=None, help="Whisper model (default: the bundled offline base).")
+@click.option("--language", default=None,
+              help="Spoken language (he, en, yi, ... or auto). Default: the manifest's 'language' column, else he.")
+@click.option("--formats", default="", metavar="LIST",
+              help="Extra exports per recording, comma-separated: srt, txt, json, bundle, or all.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
+def batch_command(source: Path, outdir: Path, workers: int, model: str | None, language: str | None, formats: str,
+                  quiet: bool) -> None:
+    """Sync a whole collection: SOURCE is a folder or a CSV/JSON manifest.
+
+    \b
+    Folder: each audio file is paired with the .txt of the same name, or with the
+    only .txt in the folder. Manifest: columns audio, text (paths relative to the
+    manifest) and any metadata (title, lecturer, recorded_on, language, key).
+
+    Interrupted? Run the same command again: finished recordings are not redone.
+    """
+    from .bundle import parse_formats
+
+    items = discover(source)
+    opts = BatchOptions(model=model, language=language, formats=parse_formats(formats) if formats else ())
+    try:
+        summary = run_batch(items, outdir, workers=workers, options=opts, progress=not quiet)
+    except KeyboardInterrupt:
+        done = sum(1 for r in load_state(outdir).values() if r.status == DONE)
+        click.echo(f"\ninterrupted: {done} finished recordings are kept; run the same command to resume", err=True)
+        raise
+    ok = len(summary.results) - len(summary.failed)
+    click.echo(f"{ok} of {len(items)} recordings done ({summary.reused} from an earlier run), "
+               f"{len(summary.failed)} failed")
+    for r in summary.failed:
+        click.echo(f"  failed: {r.key}: {r.error}", err=True)
+    click.echo(f"report: {outdir / REPORT_HTML}  {outdir / REPORT_CSV}")
+    if summary.failed:
+        sys.exit(1)

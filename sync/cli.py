@@ -172,6 +172,13 @@ from .textinfo import text_command  # noqa: E402
 
 cli.add_command(text_command)
 
+# ---- `shiur batch`, `shiur import-cues` (H5, sync/batch.py, sync/importers.py) ----
+from .batch import batch_command  # noqa: E402
+from .importers import import_command  # noqa: E402
+
+cli.add_command(batch_command)
+cli.add_command(import_command)
+
 
 def _register_web_commands() -> None:
     # The web commands live with the Flask app; the core stays importable without Flask.

@@ -17,11 +17,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
 from .alignment import EXPLAINED, READ, Alignment, Cue
 from .discourse import Discourse
 from .errors import ShiurError
 from .hebrew import normalize
 from .transcript import Segment, Transcript, Word
+from .writers import SyncResult
 
 VTT = "vtt"
 SRT = "srt"
@@ -249,3 +252,76 @@ def cues_to_transcript(
         model=f"import:{Path(source).name}" if source else "import",
         options={"source": "import"},
     )
+
+
+# --------------------------------------------------------------------------- into an output folder
+
+AS_CUES = "cues"
+AS_TRANSCRIPT = "transcript"
+IMPORT_MODES = (AS_CUES, AS_TRANSCRIPT)
+
+
+def import_result(
+    cue_path: str | Path,
+    discourse: Discourse,
+    mode: str = AS_CUES,
+    language: str = "he",
+    duration: float | None = None,
+) -> SyncResult:
+    """Read a VTT/SRT file and turn it into a :class:`SyncResult` for ``discourse``.
+
+    ``cues``: the file's cues are the alignment (no transcript). ``transcript``: its text is the
+    transcript, aligned to the discourse by :func:`sync.align.align` as if Whisper had heard it.
+    """
+    from . import __version__
+    from .align import align
+
+    if mode not in IMPORT_MODES:
+        raise ShiurError(f"import mode must be one of {', '.join(IMPORT_MODES)}, not {mode!r}")
+    cues = read_cues(cue_path)
+    name = str(cue_path)
+    meta = {
+        "software": f"shiur-sync {__version__}",
+        "source": "import",
+        "imported_from": Path(name).name,
+        "import_mode": mode,
+    }
+    if mode == AS_CUES:
+        alignment = cues_to_alignment(cues, discourse, duration, source=name)
+        return SyncResult(discourse, alignment, None, meta)
+    transcript = cues_to_transcript(cues, language, duration, source=name)
+    alignment = align(discourse, transcript)
+    meta.update({"model": transcript.model, "options": transcript.options, "language": language})
+    return SyncResult(discourse, alignment, transcript, meta)
+
+
+def import_to_folder(
+    cue_path: str | Path, text_path: str | Path, outdir: str | Path, mode: str = AS_CUES, language: str = "he"
+) -> tuple[SyncResult, list[Path]]:
+    """Import and write the standard outputs (passages.vtt, paragraphs.vtt, alignment.json, ...)."""
+    from .discourse import load_discourse
+    from .writers import write_outputs
+
+    result = import_result(cue_path, load_discourse(text_path), mode, language)
+    return result, write_outputs(result, outdir)
+
+
+@click.command("import-cues")
+@click.argument("cue_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder for passages.vtt, paragraphs.vtt, alignment.json (and transcript.json).")
+@click.option("--as", "mode", type=click.Choice(IMPORT_MODES), default=AS_CUES, show_default=True,
+              help="cues: the file's cues are the passages' times (ids p<N>.<M>, or matched by text). "
+                   "transcript: use its text instead of Whisper and align it to TEXT.")
+@click.option("--language", default="he", show_default=True, help="Language of the cue text (for --as transcript).")
+def import_command(cue_file: Path, text: Path, outdir: Path, mode: str, language: str) -> None:
+    """Import an existing WebVTT or SRT file (hand-made or from another tool) for the discourse TEXT."""
+    result, files = import_to_folder(cue_file, text, outdir, mode, language)
+    a = result.alignment
+    unmatched = a.meta.get("unmatched", [])
+    click.echo(f"imported {len(a.cues)} cues ({len(a.read_cues())} readings), {len(a.skipped)} passages without a cue")
+    for u in unmatched:
+        click.echo(f"  not matched to any passage: {u}", err=True)
+    for f in files:
+        click.echo(f"  {f}")
