@@ -1,0 +1,156 @@
+// Lecturer pages: Hebrew date on the upload form, live job progress, and the review editing controls.
+(function () {
+  "use strict";
+
+  function fmt(seconds) {
+    if (seconds == null || !isFinite(seconds)) return "";
+    var s = Math.round(seconds), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    var mm = (h ? String(m).padStart(2, "0") : String(m)) + ":" + String(r).padStart(2, "0");
+    return h ? h + ":" + mm : mm;
+  }
+
+  // ---- upload form ----
+  var dateInput = document.getElementById("recorded_on");
+  var hebrew = document.getElementById("hebrew-date");
+  if (dateInput && hebrew) {
+    dateInput.addEventListener("change", function () {
+      fetch(hebrew.dataset.url + "?date=" + encodeURIComponent(dateInput.value), {credentials: "same-origin"})
+        .then(function (r) { return r.json(); })
+        .then(function (d) { hebrew.textContent = d.hebrew || ""; })
+        .catch(function () {});
+    });
+  }
+  var form = document.getElementById("upload-form");
+  if (form) {
+    form.addEventListener("submit", function () {
+      var p = document.getElementById("upload-progress");
+      p.hidden = false;
+      p.textContent = "מעלה… אל תסגרו את הדף · Uploading… keep this page open";
+      document.getElementById("upload-submit").disabled = true;
+    });
+  }
+
+  // ---- review page ----
+  var review = document.getElementById("review");
+  if (!review) return;
+  var csrf = review.dataset.csrf;
+  var startState = review.dataset.state;
+  var audio = document.getElementById("audio");
+  var timeKey = "shiur-review-time:" + review.dataset.slug;
+
+  if (audio) {
+    var saved = sessionStorage.getItem(timeKey);
+    if (saved) {
+      sessionStorage.removeItem(timeKey);
+      var seekSaved = function () { audio.currentTime = parseFloat(saved); };
+      if (audio.readyState >= 1) seekSaved(); else audio.addEventListener("loadedmetadata", seekSaved, {once: true});
+    }
+  }
+
+  function showJob(j) {
+    var st = document.getElementById("job-state");
+    st.textContent = j.state;
+    st.className = "state-" + j.state;
+    document.getElementById("job-percent").textContent = j.state === "transcribing" ? j.percent + "%" : "";
+    document.getElementById("job-eta").textContent =
+      j.state === "transcribing" && j.eta != null ? "· נותרו כ־" + fmt(j.eta) + " · ETA " + fmt(j.eta) : "";
+    var bar = document.getElementById("job-progress");
+    bar.hidden = ["done", "failed", "none"].indexOf(j.state) >= 0;
+    bar.value = j.state === "aligning" ? 100 : j.percent;
+    document.getElementById("job-message").textContent = j.message || "";
+    document.getElementById("job-failed").hidden = j.state !== "failed";
+    document.getElementById("job-error").textContent = j.error || "";
+    review.dataset.state = j.state;
+  }
+
+  function poll() {
+    fetch(review.dataset.statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.json(); })
+      .then(function (j) {
+        showJob(j);
+        if (j.state === "done" || j.state === "failed" || j.state === "none") {
+          // Fresh results (cues, player) come with a reload once the job has finished.
+          if (startState !== j.state && j.state === "done") {
+            if (audio) sessionStorage.setItem(timeKey, String(audio.currentTime));
+            location.reload();
+          }
+          return;
+        }
+        setTimeout(poll, 1000);
+      })
+      .catch(function () { setTimeout(poll, 3000); });
+  }
+  if (["done", "failed", "none"].indexOf(startState) < 0) poll();
+
+  var selected = null;
+  var buttons = ["set-start", "nudge-back", "nudge-fwd", "not-read"].map(function (id) {
+    return document.getElementById(id);
+  }).filter(Boolean);
+
+  function select(pid, seek) {
+    selected = pid;
+    var label = document.getElementById("sel-passage");
+    if (label) label.textContent = pid;
+    buttons.forEach(function (b) { b.disabled = false; });
+    document.querySelectorAll("#review-rows tr.selected").forEach(function (tr) { tr.classList.remove("selected"); });
+    var row = document.querySelector('#review-rows tr[data-passage="' + pid + '"]');
+    if (row) {
+      row.classList.add("selected");
+      if (seek && audio && row.dataset.start !== "") audio.currentTime = parseFloat(row.dataset.start);
+    }
+    document.querySelectorAll(".ps.review-selected").forEach(function (e) { e.classList.remove("review-selected"); });
+    var ps = document.getElementById(pid);
+    if (ps) ps.classList.add("review-selected");
+  }
+
+  document.querySelectorAll("button.pick").forEach(function (b) {
+    b.addEventListener("click", function () { select(b.dataset.passage, true); });
+  });
+  var disc = document.getElementById("discourse");
+  if (disc) {
+    disc.addEventListener("click", function (ev) {
+      var ps = ev.target.closest && ev.target.closest(".ps");
+      if (ps && ps.id) select(ps.id, false);
+    });
+  }
+
+  function say(msg) {
+    var n = document.getElementById("notice");
+    if (n) { n.hidden = false; n.textContent = msg; } else { alert(msg); }
+  }
+
+  function post(url, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf},
+      body: JSON.stringify(body || {})
+    }).then(function (r) {
+      return r.json().catch(function () { return {error: "HTTP " + r.status}; }).then(function (d) {
+        if (!r.ok || d.error) throw new Error(d.error || ("HTTP " + r.status));
+        return d;
+      });
+    }).then(function () {
+      if (audio) sessionStorage.setItem(timeKey, String(audio.currentTime));
+      location.reload();
+    }).catch(function (e) { say(e.message); });
+  }
+
+  function edit(body) {
+    if (!selected) { say("בחרו קטע תחילה · Select a passage first"); return; }
+    body.passage_id = selected;
+    post(review.dataset.editUrl, body);
+  }
+
+  var setStart = document.getElementById("set-start");
+  if (setStart) setStart.addEventListener("click", function () {
+    edit({action: "set_start", time: audio ? audio.currentTime : 0});
+  });
+  ["nudge-back", "nudge-fwd"].forEach(function (id) {
+    var b = document.getElementById(id);
+    if (b) b.addEventListener("click", function () { edit({action: "nudge", delta: parseFloat(b.dataset.delta)}); });
+  });
+  var notRead = document.getElementById("not-read");
+  if (notRead) notRead.addEventListener("click", function () { edit({action: "not_read"}); });
+  var undo = document.getElementById("undo");
+  if (undo) undo.addEventListener("click", function () { post(review.dataset.undoUrl, {}); });
+})();
