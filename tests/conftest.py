@@ -1,0 +1,64 @@
+"""Shared fixtures. Keep them generic: each audience's tests add their own next to these."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def app_config(tmp_path: Path) -> dict[str, Any]:
+    """A fresh library in tmp_path; the bundled sample discourse is loaded as on first run."""
+    library = tmp_path / "library"
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "MEDIA_DIR": str(ROOT / "media"),
+        "LIBRARY_DIR": str(library),
+        "DATABASE": str(library / "shiur.sqlite3"),
+        "SAMPLE_TEXT": str(ROOT / "media" / "mimaamakim-5725.txt"),
+    }
+
+
+@pytest.fixture
+def app(app_config: dict[str, Any]) -> Iterator[Flask]:
+    from player import create_app
+
+    yield create_app(app_config)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def synced(tmp_path: Path) -> Any:
+    """A finished sync output folder with known cue times (see player_fixtures.PLAN) and its audio."""
+    from player_fixtures import make_synced
+
+    return make_synced(tmp_path / "synced")
+
+
+@pytest.fixture
+def recording(app: Flask, synced: Any) -> Any:
+    """``synced`` imported into the app's library, published; returns the library Recording."""
+    from player import library
+    from player.db import connect
+
+    conn = connect(app.config["DATABASE"])
+    try:
+        did = library.add_discourse_file(conn, synced.text)
+        return library.import_recording(
+            conn, Path(app.config["LIBRARY_DIR"]), synced.outdir, synced.audio, did,
+            title="שיעור לדוגמה", lecturer="הרב כהן", recorded_on="2024-10-06",
+        )
+    finally:
+        conn.close()
