@@ -1,0 +1,245 @@
+"""Batch processing: discovery, failures with reasons, reports, interruption and resume.
+
+Most tests replace the heavy step (transcribe + align) with a small processor that writes real
+output files, because what they check is the bookkeeping. test_batch_e2e.py runs the real
+pipeline on synthetic speech.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from archive_fixtures import ENGLISH_TEXT
+
+from sync.batch import (
+    DONE,
+    FAILED,
+    REPORT_CSV,
+    REPORT_HTML,
+    STATE_NAME,
+    BatchItem,
+    BatchOptions,
+    discover,
+    load_state,
+    run_batch,
+)
+from sync.errors import AudioError, ShiurError
+
+CALLS = "calls.log"
+
+
+def fake_processor(item: BatchItem, workdir: Path, options: BatchOptions) -> dict:
+    """Stands in for transcribe + align: logs the call, fails on 'corrupt' audio, writes outputs."""
+    with open(item.audio.parent / CALLS, "a", encoding="utf-8") as f:
+        f.write(item.key + "\n")
+    data = item.audio.read_bytes()
+    if data.startswith(b"CORRUPT"):
+        raise AudioError(f"{item.audio}: unreadable or corrupt: not a recognised audio or video format")
+    (workdir / "passages.vtt").write_text("WEBVTT\n\np1.1\n00:00:00.000 --> 00:00:01.000\nx\n", encoding="utf-8")
+    (workdir / "alignment.json").write_text("{}", encoding="utf-8")
+    return {"duration": 3.5, "passages": 4, "covered": 3, "mean_confidence": 0.8125, "skipped": ["p2.2"]}
+
+
+def crashing_processor(item: BatchItem, workdir: Path, options: BatchOptions) -> dict:
+    (workdir / "half-written.vtt").write_text("WEBVTT\n", encoding="utf-8")
+    raise RuntimeError("decoder crashed")
+
+
+def _collection(folder: Path, n: int = 5, corrupt: str | None = "c3") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(1, n + 1):
+        key = f"c{i}"
+        (folder / f"{key}.wav").write_bytes(b"CORRUPT!" if key == corrupt else f"RIFF audio {i}".encode())
+        (folder / f"{key}.txt").write_text(ENGLISH_TEXT, encoding="utf-8")
+    return folder
+
+
+def _calls(folder: Path) -> list[str]:
+    path = folder / CALLS
+    return path.read_text(encoding="utf-8").split() if path.exists() else []
+
+
+def test_folder_pairs_audio_with_same_stem_text(tmp_path):
+    src = _collection(tmp_path / "in", n=3, corrupt=None)
+    items = discover(src)
+    assert [(i.key, i.audio.name, i.text.name if i.text else None) for i in items] == [
+        ("c1", "c1.wav", "c1.txt"),
+        ("c2", "c2.wav", "c2.txt"),
+        ("c3", "c3.wav", "c3.txt"),
+    ]
+
+
+def test_folder_with_one_text_uses_it_for_all(tmp_path):
+    (tmp_path / "a.mp3").write_bytes(b"x")
+    (tmp_path / "b.ogg").write_bytes(b"x")
+    (tmp_path / "maamar.txt").write_text(ENGLISH_TEXT, encoding="utf-8")
+    assert {i.text.name for i in discover(tmp_path) if i.text} == {"maamar.txt"}
+
+
+def test_folder_item_without_text_fails_with_reason(tmp_path):
+    (tmp_path / "a.mp3").write_bytes(b"x")
+    (tmp_path / "b.mp3").write_bytes(b"x")
+    (tmp_path / "a.txt").write_text(ENGLISH_TEXT, encoding="utf-8")
+    (tmp_path / "other.txt").write_text(ENGLISH_TEXT, encoding="utf-8")
+    summary = run_batch(discover(tmp_path), tmp_path / "out", processor=fake_processor, progress=False)
+    by_key = {r.key: r for r in summary.results}
+    assert by_key["a"].status == DONE
+    assert by_key["b"].status == FAILED and "no text for b.mp3" in by_key["b"].error
+
+
+def test_csv_manifest_with_relative_paths_and_metadata(tmp_path):
+    src = _collection(tmp_path / "in", n=2, corrupt=None)
+    manifest = tmp_path / "list.csv"
+    manifest.write_text(
+        "audio,text,title,lecturer,recorded_on\n"
+        "in/c1.wav,in/c1.txt,שיעור א,הרב כהן,2024-01-02\n"
+        "in/c2.wav,in/c2.txt,שיעור ב,הרב לוי,\n",
+        encoding="utf-8",
+    )
+    items = discover(manifest)
+    assert [i.audio for i in items] == [(src / "c1.wav").resolve(), (src / "c2.wav").resolve()]
+    assert items[0].metadata == {"title": "שיעור א", "lecturer": "הרב כהן", "recorded_on": "2024-01-02"}
+    assert "recorded_on" not in items[1].metadata
+
+
+def test_json_manifest(tmp_path):
+    _collection(tmp_path / "in", n=2, corrupt=None)
+    manifest = tmp_path / "list.json"
+    items_json = [
+        {"audio": "in/c1.wav", "text": "in/c1.txt", "key": "first"},
+        {"audio": "in/c2.wav", "text": "in/c2.txt"},
+    ]
+    manifest.write_text(json.dumps({"items": items_json}), encoding="utf-8")
+    assert [i.key for i in discover(manifest)] == ["first", "c2"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("m.csv", "path,words\na,b\n", "needs a header row with an 'audio' column"),
+        ("m.json", "{not json", "not valid JSON"),
+        ("m.json", '{"items": [{"text": "a.txt"}]}', "item 1 has no audio path"),
+        ("m.csv", "audio,text\n", "lists no recordings"),
+        ("m.xlsx", "x", "expected a folder of recordings or a .csv/.json manifest"),
+    ],
+)
+def test_bad_manifests_are_clear_errors(tmp_path, name, content, message):
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    with pytest.raises(ShiurError, match=message):
+        discover(tmp_path / name)
+
+
+def test_empty_folder_is_an_error(tmp_path):
+    with pytest.raises(ShiurError, match="no audio files found"):
+        discover(tmp_path)
+
+
+def test_corrupt_file_is_reported_and_the_others_complete(tmp_path):
+    src = _collection(tmp_path / "in", n=5, corrupt="c3")
+    out = tmp_path / "out"
+    summary = run_batch(discover(src), out, processor=fake_processor, progress=False)
+    status = {r.key: r.status for r in summary.results}
+    assert status == {"c1": DONE, "c2": DONE, "c3": FAILED, "c4": DONE, "c5": DONE}
+    failed = summary.failed[0]
+    assert "unreadable or corrupt" in failed.error and "c3.wav" in failed.error
+    for key in ("c1", "c2", "c4", "c5"):
+        assert (out / key / "passages.vtt").is_file() and (out / key / "batch-item.json").is_file()
+    assert not (out / "c3").exists()
+
+    rows = list(csv.DictReader((out / REPORT_CSV).read_text(encoding="utf-8").splitlines()))
+    assert [r["key"] for r in rows] == ["c1", "c2", "c3", "c4", "c5"]
+    ok = rows[0]
+    figures = (ok["status"], ok["duration_s"], ok["coverage_pct"], ok["mean_confidence"])
+    assert figures == ("done", "3.5", "75.0", "0.8125")
+    assert (ok["skipped_count"], ok["skipped"]) == ("1", "p2.2")
+    assert rows[2]["status"] == "failed" and "unreadable or corrupt" in rows[2]["error"]
+    page = (out / REPORT_HTML).read_text(encoding="utf-8")
+    assert "4 הושלמו / completed, 1 נכשלו / failed" in page
+    assert "unreadable or corrupt" in page and '<a href="c1/">' in page
+
+
+def test_an_unexpected_crash_leaves_no_partial_output(tmp_path):
+    src = _collection(tmp_path / "in", n=1, corrupt=None)
+    out = tmp_path / "out"
+    summary = run_batch(discover(src), out, processor=crashing_processor, progress=False)
+    assert summary.results[0].status == FAILED
+    assert summary.results[0].error == "RuntimeError: decoder crashed"
+    assert sorted(p.name for p in out.iterdir()) == sorted([STATE_NAME, REPORT_CSV, REPORT_HTML])
+
+
+class Interrupt:
+    """Simulates Ctrl-C after ``after`` items have been recorded."""
+
+    def __init__(self, after: int):
+        self.after = after
+        self.seen = 0
+
+    def __call__(self, _res) -> None:
+        self.seen += 1
+        if self.seen == self.after:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_interrupted_batch_resumes_without_redoing_finished_items(tmp_path, workers):
+    src = _collection(tmp_path / "in", n=5, corrupt="c3")
+    out = tmp_path / "out"
+    items = discover(src)
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(items, out, workers=workers, processor=fake_processor, progress=False, on_result=Interrupt(2))
+    state = load_state(out)
+    finished = {k for k, r in state.items() if r.status == DONE}
+    assert len(state) >= 2 and finished
+    assert (out / REPORT_CSV).is_file()  # the report is written even when interrupted
+    stamps = {k: (out / k / "batch-item.json").stat().st_mtime_ns for k in finished}
+    before = _calls(src)
+
+    summary = run_batch(discover(src), out, workers=workers, processor=fake_processor, progress=False)
+    redone = _calls(src)[len(before) :]
+    assert not set(redone) & finished, f"finished items were processed again: {set(redone) & finished}"
+    assert set(redone) | finished >= {"c1", "c2", "c3", "c4", "c5"}
+    assert summary.reused == len(finished)
+    assert {r.key: r.status for r in summary.results} == {"c1": DONE, "c2": DONE, "c3": FAILED, "c4": DONE, "c5": DONE}
+    assert {k: (out / k / "batch-item.json").stat().st_mtime_ns for k in finished} == stamps
+    assert not list(out.glob(".*.partial"))
+
+
+def test_third_run_redoes_only_failures(tmp_path):
+    src = _collection(tmp_path / "in", n=5, corrupt="c3")
+    out = tmp_path / "out"
+    run_batch(discover(src), out, processor=fake_processor, progress=False)
+    (src / "c3.wav").write_bytes(b"RIFF now a good file")  # the archivist replaced the corrupt file
+    n = len(_calls(src))
+    summary = run_batch(discover(src), out, processor=fake_processor, progress=False)
+    assert _calls(src)[n:] == ["c3"]
+    assert not summary.failed
+
+
+def test_leftovers_and_changed_inputs_are_redone(tmp_path):
+    src = _collection(tmp_path / "in", n=3, corrupt=None)
+    out = tmp_path / "out"
+    run_batch(discover(src), out, processor=fake_processor, progress=False)
+    n = len(_calls(src))
+    # A crash mid-write leaves a partial folder; a finished folder deleted by hand; an audio file replaced.
+    (out / ".c1.partial").mkdir()
+    (out / ".c1.partial" / "passages.vtt").write_text("WEBVTT\n", encoding="utf-8")
+    import shutil
+
+    shutil.rmtree(out / "c2")
+    (src / "c3.wav").write_bytes(b"RIFF a different recording, longer")
+    run_batch(discover(src), out, processor=fake_processor, progress=False)
+    assert sorted(_calls(src)[n:]) == ["c2", "c3"]
+    assert not (out / ".c1.partial").exists()
+
+
+def test_damaged_state_file_is_a_clear_error_and_kept(tmp_path):
+    src = _collection(tmp_path / "in", n=1, corrupt=None)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / STATE_NAME).write_text("{truncated", encoding="utf-8")
+    with pytest.raises(ShiurError, match="batch state is damaged"):
+        run_batch(discover(src), out, processor=fake_processor, progress=False)
+    assert (out / STATE_NAME).read_text(encoding="utf-8") == "{truncated"
