@@ -15,8 +15,10 @@ Target for the aligner (issue 4): overall >= 0.95.
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -35,6 +37,7 @@ from sync.discourse import Discourse, load_discourse  # noqa: E402
 SHARED = Path(os.environ.get("SHIUR_SHARED", ROOT.parent / "shared"))
 SCORE_PY = SHARED / "corpus" / "score.py"
 OUT = ROOT / "bench" / "out" / "sim"
+ABBREV = re.compile(r"['\"\u05f3\u05f4]")
 
 
 def perfect_alignment(case: SimCase) -> Alignment:
@@ -95,7 +98,54 @@ def run_case(
         alignment = align(discourse, case.transcript, options=AlignOptions(lattice=lattice))
         seconds = time.perf_counter() - t0
     vtt = write_vtt(discourse, alignment, case.transcript, case_dir / tag)
-    return score(case_dir, vtt), seconds
+    res = score(case_dir, vtt)
+    res.update(passage_metrics(case.truth, alignment))
+    return res, seconds
+
+
+def passage_metrics(truth: dict[str, Any], alignment: Alignment) -> dict[str, float | None]:
+    """score.py's rules at passage level: highlight accuracy over read time, start errors."""
+    cues = sorted(((c.start, i, c.end, c.passage_id) for i, c in enumerate(alignment.cues)), key=lambda x: x[:2])
+    starts = [c[0] for c in cues]
+    reads = [s for s in truth["segments"] if s["kind"] == "read"]
+    ok = n = 0
+    for s in reads:
+        t = s["start"] + 0.05
+        while t < s["end"]:
+            i = bisect.bisect_right(starts, t) - 1
+            hit = None
+            while i >= 0:
+                if cues[i][2] > t:
+                    hit = cues[i][3]
+                    break
+                i -= 1
+            n += 1
+            ok += hit == s["passage"]
+            t += 0.1
+    by_passage: dict[str, list[float]] = {}
+    for c in alignment.cues:
+        by_passage.setdefault(c.passage_id, []).append(c.start)
+    errs = [min(abs(x - s["start"]) for x in by_passage[s["passage"]]) for s in reads if s["passage"] in by_passage]
+    # Word timings: each spoken token of the truth against the nearest timing of that token
+    word_starts: dict[tuple[str, int], list[float]] = {}
+    for c in alignment.cues:
+        for w in c.words:
+            word_starts.setdefault((c.passage_id, w.index), []).append(w.start)
+    near = {"all": [0, 0], "abbrev": [0, 0]}
+    for w in truth.get("words", []):
+        got = word_starts.get((w["passage"], w["token"]))
+        hit = bool(got) and min(abs(x - w["start"]) for x in got) <= 0.3
+        for k in ("all", "abbrev") if ABBREV.search(w["word"][1:]) else ("all",):
+            near[k][0] += hit
+            near[k][1] += 1
+    return {
+        "word_within_0_3s": near["all"][0] / near["all"][1] if near["all"][1] else None,
+        "abbrev_word_within_0_3s": near["abbrev"][0] / near["abbrev"][1] if near["abbrev"][1] else None,
+        "passage_accuracy": ok / n if n else None,
+        "passage_start_median": statistics.median(errs) if errs else None,
+        "passage_within_0_5s": sum(e <= 0.5 for e in errs) / len(reads) if reads else None,
+        "passage_within_1s": sum(e <= 1.0 for e in errs) / len(reads) if reads else None,
+    }
 
 
 def mean(rs: list[dict[str, Any]], key: str) -> str:
@@ -125,14 +175,15 @@ def main(argv: list[str] | None = None) -> None:
         st = case.truth["simulation"]["stats"]
         print(
             f"{case.name:28s} {case.truth['duration'] / 60:5.1f} min  WER {st['word_error_rate']:.2f}  "
-            f"align {secs:5.2f} s  {res['summary']}",
+            f"align {secs:5.2f} s  {res['summary']} passage_acc={res['passage_accuracy']:.3f}",
             flush=True,
         )
     if len(results) > 1:
         print(
             f"{'mean':28s} read_acc={mean(results, 'read_accuracy')} comm_acc={mean(results, 'commentary_accuracy')} "
             f"overall={mean(results, 'overall_accuracy')} start_med={mean(results, 'start_error_median')}s "
-            f"within1s={mean(results, 'start_within_1s')} skipped_f1={mean(results, 'skipped_f1')}"
+            f"within1s={mean(results, 'start_within_1s')} skipped_f1={mean(results, 'skipped_f1')} "
+            f"passage_acc={mean(results, 'passage_accuracy')}"
         )
 
 
