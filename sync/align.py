@@ -35,6 +35,7 @@ EXPLAIN_MIN_GAP = 2.0
 BREAK_EXTRA_WORDS = 6
 BREAK_EXTRA_SECONDS = 5.0
 SNAP_WINDOW = 0.6
+SNAP_START_BEFORE = 1.2
 
 
 @dataclass
@@ -76,17 +77,37 @@ def _speech_rate(words: list[Word], matches: list[WordMatch], seq: TextSeq) -> f
     return total_t / total_c if total_c > 20 else 0.075
 
 
+def _drop_weak(matches: list[WordMatch], seq: TextSeq) -> list[WordMatch]:
+    """Forget passages matched only by the word DP, sparsely or poorly: commentary words that
+    happened to resemble the text, not a reading of it."""
+    out: list[WordMatch] = []
+    k = 0
+    while k < len(matches):
+        p = seq.passage_of[matches[k].j]
+        e = k
+        while e < len(matches) and seq.passage_of[matches[e].j] == p:
+            e += 1
+        group = matches[k:e]
+        coverage = len({m.j for m in group}) / max(seq.passage_len[p], 1)
+        quality = sum(m.sim for m in group) / len(group)
+        if any(m.anchor for m in group) or (coverage >= 0.4 and quality >= 0.6):
+            out.extend(group)
+        k = e
+    return out
+
+
 def _split_readings(words: list[Word], matches: list[WordMatch], seq: TextSeq, sec_per_char: float) -> list[Reading]:
+    """Cut the matches into continuous readings at jumps and at stretches of unmatched speech."""
     readings: list[Reading] = []
     cur = Reading()
     for m in matches:
         if cur.matches:
             p = cur.matches[-1]
             dj = m.j - p.j
-            extra_words = (m.i - p.i - 1) - max(dj - 1, 0)
+            unmatched = m.i - p.i - 1
             expected = sum(seq.chars[p.j + 1 : m.j]) * sec_per_char if dj > 1 else 0.0
             extra_t = (words[m.i].start - words[p.i].end) - expected
-            if dj < 0 or dj > 60 or extra_words >= BREAK_EXTRA_WORDS or extra_t > BREAK_EXTRA_SECONDS:
+            if dj < 0 or dj > 60 or unmatched >= BREAK_EXTRA_WORDS or extra_t > BREAK_EXTRA_SECONDS:
                 readings.append(cur)
                 cur = Reading()
         cur.matches.append(m)
@@ -175,6 +196,27 @@ def _fill_gap(seq: TextSeq, p_from: int, p_to: int, t0: float, t1: float, sec_pe
     return out
 
 
+def _snap_passage_start(
+    pt: _PassageTime, seq: TextSeq, on: np.ndarray, pauses: np.ndarray, floor: float, sec_per_char: float
+) -> float:
+    """Put a passage start on the speech onset that opens it.
+
+    Whisper often stretches the first word of a segment back over the preceding pause, so its
+    start is unreliable while its end is not: the onset is searched between a little before the
+    word and the word's end. Filled passages (never recognised) look wider for the clearest pause.
+    """
+    if pt.filled:
+        lo, hi = max(floor, pt.start - 3.0), pt.start + 3.0
+        return onsets.snap_start(pt.start, on, pauses, lo, hi, pause_weight=3.0)
+    first = seq.token_in_passage[seq.passage_first[pt.passage]]
+    if first in pt.words:
+        w_start, w_end = pt.words[first]
+        ref = max(w_start, w_end - seq.chars[seq.passage_first[pt.passage]] * sec_per_char * 1.5)
+        lo, hi = max(floor, min(ref, w_start) - SNAP_START_BEFORE), max(w_end - 0.05, ref + 0.1)
+        return onsets.snap_start(ref, on, pauses, lo, hi)
+    return onsets.snap_start(pt.start, on, pauses, max(floor, pt.start - SNAP_START_BEFORE), pt.start + SNAP_WINDOW)
+
+
 def _passage_chars(seq: TextSeq, p: int) -> int:
     first = seq.passage_first[p]
     return sum(seq.chars[first : first + seq.passage_len[p]])
@@ -210,11 +252,11 @@ def _fill_missing(
             t0, t1 = a.end, b.start
             expected = sec_per_char * sum(_passage_chars(seq, p) for p in missing)
             gap = t1 - t0
-            ok = gap >= 0.5 * expected
-            if between_readings:
-                heard = sum(1 for i, w in enumerate(words) if t0 <= w.start < t1 and i not in matched_at)
-                n_tokens = sum(seq.passage_len[p] for p in missing)
-                ok = 0.6 * expected <= gap <= 2.5 * expected + 3 and heard <= 0.3 * n_tokens
+            # Only silence from the recogniser counts: words it did write that match nothing
+            # are commentary, and the passages were skipped.
+            heard = sum(1 for i, w in enumerate(words) if t0 <= w.start < t1 and i not in matched_at)
+            n_tokens = sum(seq.passage_len[p] for p in missing)
+            ok = 0.5 * expected <= gap <= 2.5 * expected + 3 and heard <= 0.3 * n_tokens
             if ok and expected > 0:
                 out.extend(_fill_gap(seq, missing[0], missing[-1] + 1, t0 + 0.05, t1 - 0.05, sec_per_char))
         if not between_readings:
@@ -257,7 +299,7 @@ def align(
 
     chains = coarse_align(keys, seq, blocked, [w.start for w in words])
     matches = refine_chains(keys, seq, chains)
-    matches = [m for m in matches if m.j not in blocked]
+    matches = _drop_weak([m for m in matches if m.j not in blocked], seq)
     sec_per_char = _speech_rate(words, matches, seq)
     readings = _split_readings(words, matches, seq, sec_per_char)
     _extend_readings(keys, seq, readings, len(words))
@@ -270,7 +312,7 @@ def align(
         times[k] = _fill_missing(group, following, seq, words, matched_at, not_read, sec_per_char)
 
     env = onsets.envelope(audio) if audio is not None and options.refine and len(audio) else None
-    on = onsets.onsets(env) if env is not None else np.zeros(0)
+    on, pauses = onsets.onsets(env) if env is not None else (np.zeros(0), np.zeros(0))
     off = onsets.offsets(env) if env is not None else np.zeros(0)
 
     cues: list[Cue] = []
@@ -278,8 +320,8 @@ def align(
         for k, pt in enumerate(group):
             start = pt.start
             if env is not None:
-                lo = group[k - 1].start + 0.2 if k > 0 else start - SNAP_WINDOW
-                start = onsets.snap(start, on, max(lo, start - SNAP_WINDOW), start + SNAP_WINDOW)
+                floor = group[k - 1].start + 0.2 if k > 0 else 0.0
+                start = _snap_passage_start(pt, seq, on, pauses, floor, sec_per_char)
             wt = [WordTiming(i, round(s, 3), round(e, 3)) for i, (s, e) in sorted(pt.words.items())]
             cues.append(Cue(passages[pt.passage].id, round(start, 3), round(pt.end, 3), READ, _confidence(pt, seq), wt))
     cues = _apply_start_pins(cues, pins, passages, duration)

@@ -30,11 +30,14 @@ MAX_SEED_FREQ = 40
 CHAIN_LOOKBACK = 8
 CHAIN_MAX_SKEW = 3
 MIN_CHAIN_SCORE = 1.8
-JUMP_MIN_SCORE = 4.0
+JUMP_MIN_SCORE = 3.0
 CONTINUE_SLACK = 4
 MAX_LINK_SECONDS = 6.0
-FORWARD_JUMP_COST = 1.5
-BACKWARD_JUMP_COST = 3.0
+FORWARD_JUMP_COST = 0.5
+BACKWARD_JUMP_COST = 1.0
+# A jump lands only on a chain that reads a real part of a passage, not a phrase quoted from it.
+JUMP_MIN_TOKENS = 8
+JUMP_MIN_SHARE = 0.6
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,15 @@ class Anchor:
     pos: float
     """Fractional text position: token plus the word's place inside a multi-word alternative."""
     weight: float
+    sim: float = 1.0
 
 
 @dataclass
 class Chain:
     anchors: list[Anchor]
     score: float
+    jumpable: bool = True
+    """Enough evidence to be a reading on its own (reached by a jump, or opening the class)."""
 
     @property
     def i0(self) -> int:
@@ -123,7 +129,7 @@ def find_anchors(keys: list[str], index: TextIndex) -> list[Anchor]:
             if j in seen:
                 continue
             seen.add(j)
-            anchors.append(Anchor(i, j, pos, weight))
+            anchors.append(Anchor(i, j, pos, weight, sim))
     return anchors
 
 
@@ -207,11 +213,11 @@ def select_chains(chains: list[Chain]) -> list[Chain]:
         score = -math.inf
         back = -1
         # Start of the reading (nothing selected before): needs real evidence.
-        if ch.score >= JUMP_MIN_SCORE:
+        if ch.jumpable:
             score = ch.score
         # A jump from the best earlier selection.
         k = bisect.bisect_left(ends, ch.i0)
-        if k > 0 and ch.score >= JUMP_MIN_SCORE:
+        if k > 0 and ch.jumpable:
             pb, pc = prefix_best[k - 1]
             cost = FORWARD_JUMP_COST if ch.j0 > chains[pc].j1 else BACKWARD_JUMP_COST
             if pb + ch.score - cost > score:
@@ -246,7 +252,7 @@ def _drop_false_starts(picked: list[Chain]) -> list[Chain]:
     out: list[Chain] = []
     for k, ch in enumerate(picked):
         nxt = picked[k + 1] if k + 1 < len(picked) else None
-        if ch.score < JUMP_MIN_SCORE and nxt is not None and nxt.j0 <= ch.j0 + 1 and nxt.j1 >= ch.j1:
+        if not ch.jumpable and nxt is not None and nxt.j0 <= ch.j0 + 1 and nxt.j1 >= ch.j1:
             continue
         out.append(ch)
     return out
@@ -257,4 +263,15 @@ def coarse_align(
 ) -> list[Chain]:
     index = build_index(seq, blocked)
     anchors = find_anchors(keys, index)
-    return select_chains(chain_anchors(anchors, times))
+    chains = chain_anchors(anchors, times)
+    for ch in chains:
+        ch.jumpable = ch.score >= JUMP_MIN_SCORE and _reads_enough(ch, seq)
+    return select_chains(chains)
+
+
+def _reads_enough(ch: Chain, seq: TextSeq) -> bool:
+    p0, p1 = seq.passage_of[ch.j0], seq.passage_of[ch.j1]
+    if p1 > p0:
+        return True
+    span = ch.j1 - ch.j0 + 1
+    return span >= min(JUMP_MIN_TOKENS, JUMP_MIN_SHARE * seq.passage_len[p0])

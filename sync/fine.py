@@ -28,6 +28,7 @@ class WordMatch:
     i: int
     j: int
     sim: float
+    anchor: bool = False
 
 
 def word_sim(a: str, b: str) -> float:
@@ -131,7 +132,7 @@ def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[Wo
                 pass  # tokens between were not said (or merged into one word): nothing to match
             if prev_j is not None and a.j < prev_j - 0 and ch.anchors[0] is a:
                 prev_i, prev_j = None, None
-            matches.append(WordMatch(a.i, a.j, a.weight))
+            matches.append(WordMatch(a.i, a.j, a.sim, anchor=True))
             prev_i, prev_j = a.i, a.j
     # Keep the transcript order; a word matched twice (shouldn't happen) keeps its first match.
     seen: set[int] = set()

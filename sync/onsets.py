@@ -58,19 +58,26 @@ def _clean_speech(mask: np.ndarray, min_run: int = 3) -> np.ndarray:
     return out
 
 
-def onsets(env: Envelope, min_silence: float = 0.15) -> np.ndarray:
-    """Times (s) where speech starts after at least ``min_silence`` seconds of silence."""
+def onsets(env: Envelope, min_silence: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
+    """Times (s) where speech starts after at least ``min_silence`` seconds of silence, and the
+    length (s) of the silence before each."""
     if len(env.db) == 0:
-        return np.zeros(0)
+        return np.zeros(0), np.zeros(0)
     speech = _clean_speech(env.speech())
     idx = np.flatnonzero(speech[1:] & ~speech[:-1]) + 1
+    ends = np.flatnonzero(~speech[1:] & speech[:-1]) + 1
     need = int(min_silence / FRAME)
-    silent = ~speech
-    csum = np.concatenate([[0], np.cumsum(silent)])
-    good = [k for k in idx if k >= need and csum[k] - csum[k - need] == need]
+    times, pauses = [], []
+    for k in idx:
+        e = np.searchsorted(ends, k, side="right") - 1
+        silence = k - (ends[e] if e >= 0 else 0)
+        if silence >= need:
+            times.append(k)
+            pauses.append(silence)
     if speech[0]:
-        good.insert(0, 0)
-    return np.array(good, dtype=float) * FRAME
+        times.insert(0, 0)
+        pauses.insert(0, 100)
+    return np.array(times, dtype=float) * FRAME, np.array(pauses, dtype=float) * FRAME
 
 
 def offsets(env: Envelope, min_silence: float = 0.15) -> np.ndarray:
@@ -85,6 +92,21 @@ def offsets(env: Envelope, min_silence: float = 0.15) -> np.ndarray:
     n = len(speech)
     good = [k for k in idx if k + need <= n and csum[k + need] - csum[k] == need]
     return np.array(good, dtype=float) * FRAME
+
+
+def snap_start(
+    t: float, points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, pause_weight: float = 1.0
+) -> float:
+    """The onset in [lo, hi] that best opens a passage: a long pause before it, close to ``t``."""
+    if len(points) == 0:
+        return t
+    a = np.searchsorted(points, lo, side="left")
+    b = np.searchsorted(points, hi, side="right")
+    if a >= b:
+        return t
+    cand = points[a:b]
+    score = pause_weight * np.minimum(pauses[a:b], 1.0) - 0.6 * np.abs(cand - t)
+    return float(cand[np.argmax(score)])
 
 
 def snap(t: float, points: np.ndarray, lo: float, hi: float) -> float:
