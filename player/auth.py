@@ -12,6 +12,7 @@ import hmac
 import os
 import secrets
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -289,7 +290,7 @@ def _cli_conn() -> sqlite3.Connection:
 
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
-        return click.get_text_stream("stdin").readline().rstrip("\n")
+        return sys.stdin.readline().rstrip("\n")
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
