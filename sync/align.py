@@ -183,7 +183,7 @@ def _reading_times(words: list[Word], seq: TextSeq, r: Reading, sec_per_char: fl
 
 def _fill_gap(seq: TextSeq, p_from: int, p_to: int, t0: float, t1: float, sec_per_char: float) -> list[_PassageTime]:
     """Passages p_from..p_to-1 were probably read in [t0, t1) but not recognised: spread them."""
-    chars = [sum(seq.chars[seq.passage_first[p] : seq.passage_first[p] + seq.passage_len[p]]) for p in range(p_from, p_to)]
+    chars = [_passage_chars(seq, p) for p in range(p_from, p_to)]
     total = sum(chars)
     if total == 0:
         return []

@@ -36,8 +36,8 @@ MAX_LINK_SECONDS = 6.0
 FORWARD_JUMP_COST = 0.5
 BACKWARD_JUMP_COST = 1.0
 # A jump lands only on a chain that reads a real part of a passage, not a phrase quoted from it.
-JUMP_MIN_TOKENS = 8
-JUMP_MIN_SHARE = 0.6
+JUMP_MIN_TOKENS = 6
+JUMP_MIN_SHARE = 0.45
 
 
 @dataclass(frozen=True)
@@ -270,8 +270,9 @@ def coarse_align(
 
 
 def _reads_enough(ch: Chain, seq: TextSeq) -> bool:
-    p0, p1 = seq.passage_of[ch.j0], seq.passage_of[ch.j1]
-    if p1 > p0:
-        return True
+    """Evidence of reading, not quoting: many of the passage's words, densely, in order."""
+    matched = len({a.j for a in ch.anchors})
     span = ch.j1 - ch.j0 + 1
-    return span >= min(JUMP_MIN_TOKENS, JUMP_MIN_SHARE * seq.passage_len[p0])
+    p0, p1 = seq.passage_of[ch.j0], seq.passage_of[ch.j1]
+    need = JUMP_MIN_TOKENS if p1 > p0 else min(JUMP_MIN_TOKENS, JUMP_MIN_SHARE * seq.passage_len[p0])
+    return matched >= need and matched >= 0.4 * span

@@ -17,6 +17,7 @@ from .coarse import Chain
 from .textseq import TextSeq
 
 MAX_CELLS = 60_000
+MAX_GAP_TOKENS = 40
 SKIP_WORD = -0.25
 SKIP_TOKEN = -0.35
 MATCH_BIAS = 0.5
@@ -116,6 +117,17 @@ def align_region(
     return out
 
 
+def _plausible_reading(n_words: int, n_tokens: int) -> bool:
+    """Could ``n_words`` transcript words be a (garbled) reading of ``n_tokens`` text tokens?
+
+    Far more words than tokens is commentary between two readings; a long stretch of text is
+    a skip. Either way matching word by word would only find look-alikes.
+    """
+    if n_words <= 0 or n_tokens <= 0:
+        return False
+    return n_tokens <= MAX_GAP_TOKENS and n_words <= 2 * n_tokens + 6 and n_tokens <= 2 * n_words + 6
+
+
 def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[WordMatch]:
     """Expand chains into word matches: anchors plus DP matches between consecutive anchors.
 
@@ -123,17 +135,13 @@ def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[Wo
     between them are matched too; a jump starts afresh.
     """
     matches: list[WordMatch] = []
-    prev_i, prev_j = None, None
+    prev: tuple[int, int] | None = None
     for ch in chains:
         for a in ch.anchors:
-            if prev_i is not None and prev_j is not None and a.j > prev_j and a.i > prev_i + 1:
-                matches.extend(align_region(keys, prev_i + 1, a.i, seq, prev_j + 1, a.j))
-            elif prev_i is not None and prev_j is not None and a.j > prev_j + 1 and a.i == prev_i + 1:
-                pass  # tokens between were not said (or merged into one word): nothing to match
-            if prev_j is not None and a.j < prev_j - 0 and ch.anchors[0] is a:
-                prev_i, prev_j = None, None
+            if prev is not None and _plausible_reading(a.i - prev[0] - 1, a.j - prev[1] - 1):
+                matches.extend(align_region(keys, prev[0] + 1, a.i, seq, prev[1] + 1, a.j))
             matches.append(WordMatch(a.i, a.j, a.sim, anchor=True))
-            prev_i, prev_j = a.i, a.j
+            prev = (a.i, a.j)
     # Keep the transcript order; a word matched twice (shouldn't happen) keeps its first match.
     seen: set[int] = set()
     uniq = []
