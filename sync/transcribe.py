@@ -1,18 +1,21 @@
 """Speech -> Transcript with faster-whisper: word timestamps, voice-activity detection, lazy segments.
 
-The default decoding settings were chosen by measuring on ../shared/corpus (see bench/rtf.py):
-greedy decoding (``beam_size=1``) without conditioning on the previous window's text is about
-3x faster than beam search on this CPU, and it stops Whisper from skipping a stretch of speech
-after a confident window (with beam 5 + conditioning it dropped 30 s of gen1-reading).
+The default decoding settings were chosen by measuring on ../shared/corpus (bench/rtf.py,
+bench/corpus.py). faster-whisper's batched pipeline with greedy decoding (``beam_size=1``) runs
+at about 0.05x real time on two CPU cores, against 0.15-0.23x for sequential beam search, and
+it keeps every stretch of speech: the sequential loop, after a window whose text ended early,
+seeks past the rest of it (beam 5 dropped verses 3-5 of gen1-reading, greedy sequential
+verses 9-10 of gen1-shiur).
 """
 
 from __future__ import annotations
 
+import inspect
 import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,6 +23,8 @@ import numpy as np
 from .errors import ModelError
 from .hebrew import normalize, strip_marks
 from .transcript import Segment, Transcript, Word
+
+SAMPLE_RATE = 16_000
 
 AUTO = "auto"
 
@@ -35,9 +40,17 @@ class TranscribeOptions:
     log_prob_threshold: float | None = -1.0
     no_speech_threshold: float | None = 0.6
     vad_filter: bool = True
-    vad_parameters: dict[str, Any] = field(default_factory=dict)
-    """Silero VAD settings; faster-whisper's defaults measured best (shorter min silence lost words)."""
+    vad_parameters: dict[str, Any] | None = None
+    """Silero VAD settings; None keeps faster-whisper's defaults for the decoding mode, which
+    measured best (a shorter minimum silence in sequential mode lost words)."""
     word_timestamps: bool = True
+    batch_size: int = 4
+    """>0: faster-whisper's batched pipeline (VAD chunks of up to 30 s decoded whole, several at a
+    time); 0: the classic sequential loop. Batched measured ~2x faster on 2 cores and, since a
+    chunk is never skipped past, it does not drop speech the way the sequential seek can."""
+    block_seconds: float = 1200.0
+    """Batched mode decodes long audio in blocks of about this length, cut at a quiet moment,
+    so the pipeline's copies of audio and features stay small for 3-hour classes."""
     initial_prompt: str | None = None
     hotwords: str | None = None
 
@@ -46,10 +59,13 @@ class TranscribeOptions:
         d["temperature"] = list(self.temperature)
         return d
 
-    def kwargs(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["temperature"] = list(self.temperature)
-        return d
+    def kwargs(self, target: Callable[..., Any]) -> dict[str, Any]:
+        """The options ``target`` (a faster-whisper ``transcribe``) accepts, None-valued VAD left out."""
+        accepted = inspect.signature(target).parameters
+        d = self.to_dict()
+        if d["vad_parameters"] is None:
+            del d["vad_parameters"]
+        return {k: v for k, v in d.items() if k in accepted and k != "batch_size"}
 
 
 @dataclass
@@ -127,14 +143,82 @@ def transcribe(
         initial_prompt=initial_prompt if initial_prompt is not None else (options.initial_prompt if options else None),
         hotwords=hotwords if hotwords is not None else (options.hotwords if options else None),
     )
-    segments, info = model.transcribe(audio, **opts.kwargs())
-    tinfo = TranscribeInfo(
-        duration=float(info.duration),
+    if opts.batch_size <= 0:
+        segments, info = model.transcribe(audio, **opts.kwargs(model.transcribe))
+        return (_to_segment(s) for s in segments), _info(info, len(audio))
+    return _transcribe_batched(audio, model, opts)
+
+
+def _info(info: Any, n_samples: int) -> TranscribeInfo:
+    return TranscribeInfo(
+        duration=n_samples / SAMPLE_RATE,
         language=info.language,
         language_probability=float(info.language_probability),
         duration_after_vad=float(getattr(info, "duration_after_vad", info.duration)),
     )
-    return (_to_segment(s) for s in segments), tinfo
+
+
+def quiet_cuts(audio: np.ndarray, block_seconds: float, search_seconds: float = 15.0) -> list[int]:
+    """Sample indices splitting ``audio`` into blocks of about ``block_seconds``, each cut at the
+    quietest 0.2 s within ``search_seconds`` of the nominal boundary (so no word is cut)."""
+    n = len(audio)
+    block = int(block_seconds * SAMPLE_RATE)
+    if n <= block * 1.25:
+        return [0, n]
+    frame = SAMPLE_RATE // 50
+    cuts = [0]
+    nominal = block
+    while n - nominal > block * 0.25:
+        lo = max(cuts[-1] + frame, nominal - int(search_seconds * SAMPLE_RATE))
+        hi = min(n - frame, nominal + int(search_seconds * SAMPLE_RATE))
+        window = audio[lo:hi]
+        frames = len(window) // frame
+        energy = np.square(window[: frames * frame].reshape(frames, frame), dtype=np.float32).mean(axis=1)
+        smooth = np.convolve(energy, np.ones(10, dtype=np.float32), mode="same")
+        cut = lo + int(np.argmin(smooth)) * frame + frame // 2
+        cuts.append(cut)
+        nominal = cut + block
+    cuts.append(n)
+    return cuts
+
+
+def _transcribe_batched(
+    audio: np.ndarray, model: Any, opts: TranscribeOptions
+) -> tuple[Iterator[Segment], TranscribeInfo]:
+    from faster_whisper import BatchedInferencePipeline
+
+    pipe = BatchedInferencePipeline(model)
+    cuts = quiet_cuts(audio, opts.block_seconds)
+    first_segments, first_info = pipe.transcribe(
+        audio[cuts[0] : cuts[1]], batch_size=opts.batch_size, **opts.kwargs(pipe.transcribe)
+    )
+    info = _info(first_info, len(audio))
+    # Later blocks use the language found in the first, so "auto" cannot flip mid-class.
+    rest = replace(opts, language=first_info.language)
+
+    def generate() -> Iterator[Segment]:
+        for i in range(len(cuts) - 1):
+            if i == 0:
+                segments = first_segments
+            else:
+                segments, _ = pipe.transcribe(
+                    audio[cuts[i] : cuts[i + 1]], batch_size=opts.batch_size, **rest.kwargs(pipe.transcribe)
+                )
+            offset = cuts[i] / SAMPLE_RATE
+            for s in segments:
+                yield _shift(_to_segment(s), offset)
+
+    return generate(), info
+
+
+def _shift(seg: Segment, offset: float) -> Segment:
+    if offset:
+        seg.start = round(seg.start + offset, 3)
+        seg.end = round(seg.end + offset, 3)
+        for w in seg.words:
+            w.start = round(w.start + offset, 3)
+            w.end = round(w.end + offset, 3)
+    return seg
 
 
 def transcribe_all(
@@ -176,12 +260,7 @@ def vocabulary_hints(discourse: Any, max_prompt_words: int = 40, max_hotwords: i
     The prompt is the opening of the text (Whisper only sees it for the first window); the
     hotwords are the text's most frequent longer words, offered to every window.
     """
-    tokens = [
-        t
-        for p in discourse.passages()
-        for t in _WORD.sub(" ", strip_marks(p.text)).split()
-        if normalize(t)
-    ]
+    tokens = [t for p in discourse.passages() for t in _WORD.sub(" ", strip_marks(p.text)).split() if normalize(t)]
     prompt = " ".join(tokens[:max_prompt_words])
     counts = Counter(normalize(t) for t in tokens if len(normalize(t)) >= 3)
     shown: dict[str, str] = {}

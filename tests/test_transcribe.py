@@ -138,3 +138,35 @@ def test_options_for_bias():
     assert options_for("he", "hotwords", d).initial_prompt is None
     with pytest.raises(ValueError):
         options_for("he", "loud", d)
+
+
+def test_quiet_cuts_split_long_audio_at_silence():
+    import numpy as np
+
+    rate = 16_000
+    rng = np.random.default_rng(1)
+    audio = (rng.standard_normal(rate * 100) * 0.3).astype(np.float32)
+    audio[rate * 38 : rate * 39] = 0.0  # the only quiet second near the first boundary
+    audio[rate * 71 : rate * 72] = 0.0
+    cuts = transcribe.quiet_cuts(audio, block_seconds=35, search_seconds=5)
+    assert cuts[0] == 0 and cuts[-1] == len(audio)
+    assert rate * 38 <= cuts[1] <= rate * 39
+    assert rate * 71 <= cuts[2] <= rate * 72
+    assert transcribe.quiet_cuts(audio[: rate * 30], block_seconds=35) == [0, rate * 30]
+
+
+@pytest.mark.slow
+def test_blocks_give_the_same_words_as_one_pass(clip):
+    import numpy as np
+
+    model, _ = load_model(None)
+    audio = load_audio(clip).samples
+    pause = np.zeros(16_000 * 2, dtype=np.float32)
+    twice = np.concatenate([audio, pause, audio])
+    opts = TranscribeOptions(language="en", block_seconds=len(audio) / 16_000 + 1)
+    assert len(transcribe.quiet_cuts(twice, opts.block_seconds, search_seconds=1.5)) == 3
+    segments, info = transcribe.transcribe(twice, model, "en", options=opts)
+    words = [w for s in segments for w in s.words]
+    second = [w for w in words if w.start > len(audio) / 16_000 + 1]
+    assert "fox" in " ".join(w.text.lower() for w in second)
+    assert info.duration == pytest.approx(len(twice) / 16_000)
