@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
@@ -34,9 +35,14 @@ MAX_PREFIX = 4  # "וכשבמ\"ת": ו+כ+ש+ב before an abbreviation still occ
 MAX_ALTERNATIVES = 12
 _MAQAF = re.compile(r"[\u05be\-]+")
 _FINALS = str.maketrans("ךםןףץ", "כמנפצ")
+_LETTER = re.compile(r"[\u05d0-\u05ea]")
 
 # Sources that mean "we know how this is read".
-KNOWN_SOURCES = frozenset({"table", "prefix", "year", "section", "aramaic", "numeral"})
+KNOWN_SOURCES = frozenset({"table", "prefix", "year", "section", "aramaic", "numeral", "name"})
+# The Tetragrammaton is never said as written: a reader says Adonai (or "Hashem" in class), and
+# Elohim where it is pointed with Elohim's vowels (אֲדֹנָי יֱהֹוִה).
+_NAME_LETTERS = frozenset({"יהוה", "ייי"})
+_HIRIQ = "\u05b4"
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,13 @@ class Reading:
 
     core: str
     source: str
-    """plain | table | prefix | year | section | aramaic | numeral | unknown | empty"""
+    """plain | name | table | prefix | year | section | aramaic | numeral | unknown | empty"""
     alternatives: tuple[tuple[str, ...], ...]
     prefix: str = ""
 
     @property
     def is_abbreviation(self) -> bool:
-        return self.source not in ("plain", "empty")
+        return self.source not in ("plain", "empty", "name")
 
     @property
     def known(self) -> bool:
@@ -222,11 +228,35 @@ def _read_word(core: str, table: AbbreviationTable) -> Reading:
     return Reading(core, "unknown", (written,))
 
 
+def _read_name(core: str, raw: str) -> Reading | None:
+    """The Name (יהוה, with prefix letters: וַיהוָה, לַיהוָה) as a reader says it."""
+    if is_abbreviation(core):
+        return None
+    letters = _letters(core)
+    for prefix, rest in [("", letters), *_prefix_splits(letters)[:2]]:
+        if rest in _NAME_LETTERS:
+            said = ["אדני", "אדוני", "השם"]
+            if _HIRIQ in unicodedata.normalize("NFD", raw):
+                said = ["אלהים", "אלוהים", *said]
+            alts = [(normalize(core),)]
+            for w in said:
+                alts += _with_prefix(prefix, (normalize(w),))
+            return Reading(core, "name", _dedupe(alts), prefix)
+    return None
+
+
 def read_token(token: str, table: AbbreviationTable | None = None) -> list[Reading]:
     """The readings of a written token, one per maqaf-separated part."""
     core = token_core(token)
     parts = [p for p in _MAQAF.split(core) if p]
-    return [read_word(p, table) for p in parts]
+    raw_parts = [p for p in _MAQAF.split(token) if _LETTER.search(p)]
+    if len(raw_parts) != len(parts):
+        raw_parts = [token] * len(parts)
+    out = []
+    for part, raw in zip(parts, raw_parts, strict=True):
+        name = _read_name(part, raw) if "\u05d9" in part else None
+        out.append(name or read_word(part, table))
+    return out
 
 
 def token_alternatives(token: str, table: AbbreviationTable | None = None) -> list[tuple[str, ...]]:

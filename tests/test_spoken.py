@@ -241,3 +241,22 @@ def test_shared_copy_of_the_sample_resolves_too() -> None:
     if not path.exists():
         pytest.skip("../shared/texts is not present on this machine")
     assert unknown_abbreviations(load_discourse(path)) == {}
+
+
+def test_the_name_is_read_adonai_or_hashem() -> None:
+    assert ("אדני",) in token_alternatives("יְהוָה")
+    assert ("השמ",) in token_alternatives("יהוה")
+    assert ("לאדוני",) in token_alternatives("לַיהוָה")
+    assert ("לשמ",) in token_alternatives("לַיהוָה")  # "לַשֵּׁם": the article elides after ל
+    assert ("ואדני",) in token_alternatives("וַיהוָה")
+    # Pointed with Elohim's vowels it is read Elohim.
+    assert token_alternatives("יֱהֹוִה")[1] == ("אלהימ",)
+    assert ("אדני", "אלהימ") in token_alternatives("יְהוָ֥ה־אֱלֹהִ֖ים")
+    (reading,) = read_token("יהוה")
+    assert reading.known and not reading.is_abbreviation
+
+
+def test_bible_text_with_niqqud_has_no_unknown_abbreviations() -> None:
+    d = parse_discourse("בְּרֵאשִׁ֖ית בָּרָ֣א אֱלֹהִ֑ים אֵ֥ת הַשָּׁמַ֖יִם וְאֵ֥ת הָאָֽרֶץ׃\n\nוַיִּיצֶר֩ יְהוָ֨ה אֱלֹהִ֜ים אֶת־הָֽאָדָ֗ם׃\n")
+    assert unknown_abbreviations(d) == {}
+    assert sum(abbreviation_sources(d).values()) == 0
