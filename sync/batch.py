@@ -385,7 +385,7 @@ def run_batch(
         state[res.key] = res
         save_state(outdir, state)
         bar.update(1)
-        if res.status != DONE:
+        if res.status != DONE and progress:
             bar.write(f"failed: {res.key}: {res.error}")
         if on_result is not None:
             on_result(res)

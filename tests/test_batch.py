@@ -243,3 +243,139 @@ def test_damaged_state_file_is_a_clear_error_and_kept(tmp_path):
     with pytest.raises(ShiurError, match="batch state is damaged"):
         run_batch(discover(src), out, processor=fake_processor, progress=False)
     assert (out / STATE_NAME).read_text(encoding="utf-8") == "{truncated"
+
+
+# --------------------------------------------------------------------------- the real pipeline
+
+LESSONS = {
+    "lesson1": ["The teacher opened the old book and read the first line.", "Then he explained every word slowly."],
+    "lesson2": ["A small bird sings every morning in the green garden."],
+    "lesson3": ["The river runs past the mountain toward the quiet sea."],
+    "lesson4": ["Children walked home together after the long winter class."],
+}
+
+
+@pytest.fixture(scope="session")
+def speech_collection(tmp_path_factory) -> tuple[Path, Path]:
+    """Four short espeak lessons and one corrupt file, plus a transcript cache shared by the session.
+
+    The cache links to the already reassembled bundled model, so nothing is copied per test.
+    """
+    from speechgen import speak_paragraphs
+
+    from sync import whisper_model
+
+    root = tmp_path_factory.mktemp("batch-speech")
+    src = root / "collection"
+    src.mkdir()
+    for key, paras in LESSONS.items():
+        speak_paragraphs(paras, src / f"{key}.wav", pause=1.0, lead=0.5)
+        (src / f"{key}.txt").write_text("\n\n".join(paras) + "\n", encoding="utf-8")
+    (src / "lesson5.mp3").write_bytes(b"ID3\x03\x00\x00\x00 not really audio " * 50)
+    (src / "lesson5.txt").write_text("A text whose recording is broken.\n", encoding="utf-8")
+    cache = root / "cache"
+    (cache / "models").mkdir(parents=True)
+    (cache / "models" / "whisper-base-ct2").symlink_to(whisper_model.bundled_model_dir())
+    return src, cache
+
+
+def _copy(src: Path, dest: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(src, dest))
+
+
+def _shiur(args: list[str], monkeypatch, capsys) -> tuple[int, str, str]:
+    import sys
+
+    from sync.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["shiur", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as e:
+        code = int(e.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+@pytest.mark.slow
+def test_real_batch_over_a_folder_with_a_corrupt_file(speech_collection, tmp_path, monkeypatch, capsys):
+    import io
+    import zipfile
+
+    import srt
+    import webvtt
+
+    src, cache = speech_collection
+    monkeypatch.setenv("SHIUR_CACHE", str(cache))
+    col = _copy(src, tmp_path / "in")
+    out = tmp_path / "out"
+    args = ["batch", str(col), "-o", str(out), "--language", "en", "--workers", "2", "--formats", "srt,bundle", "-q"]
+    code, stdout, stderr = _shiur(args, monkeypatch, capsys)
+    assert code == 1, stderr  # one recording failed
+    assert "4 of 5 recordings done (0 from an earlier run), 1 failed" in stdout
+    assert "lesson5: " in stderr and "unreadable or corrupt" in stderr
+
+    rows = {r["key"]: r for r in csv.DictReader((out / REPORT_CSV).read_text(encoding="utf-8").splitlines())}
+    assert rows["lesson5"]["status"] == "failed" and "lesson5.mp3: unreadable or corrupt" in rows["lesson5"]["error"]
+    for key, paras in LESSONS.items():
+        row = rows[key]
+        assert row["status"] == "done", row
+        assert 4.0 < float(row["duration_s"]) < 10.0
+        assert float(row["coverage_pct"]) > 0 and 0 < float(row["mean_confidence"]) <= 1
+        vtt = webvtt.read(str(out / key / "passages.vtt"))
+        assert {c.identifier.split(".")[0] for c in vtt} <= {f"p{i + 1}" for i in range(len(paras))}
+        subs = list(srt.parse((out / key / "passages.srt").read_text(encoding="utf-8")))
+        assert [s.content for s in subs] == [c.text for c in vtt]
+        with zipfile.ZipFile(out / key / "bundle.zip") as zf:
+            assert zf.read("audio.wav") == (col / f"{key}.wav").read_bytes()
+            meta = json.loads(zf.read("metadata.json"))
+            assert meta["provenance"]["model"] == "bundled-base"
+            assert len(webvtt.from_buffer(io.StringIO(zf.read("passages.vtt").decode())).captions) == len(vtt)
+    assert "lesson5.mp3: unreadable or corrupt" in (out / REPORT_HTML).read_text(encoding="utf-8")
+
+
+@pytest.mark.slow
+def test_real_batch_interrupted_with_ctrl_c_then_resumed(speech_collection, tmp_path, monkeypatch, capsys):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    src, cache = speech_collection
+    col = _copy(src, tmp_path / "in")
+    out = tmp_path / "out"
+    env = {**os.environ, "SHIUR_CACHE": str(cache)}
+    # A terminal's Ctrl-C: Python leaves SIGINT ignored if its parent started it ignored (background jobs).
+    boot = "import signal; signal.signal(signal.SIGINT, signal.default_int_handler); from sync.cli import main; main()"
+    cmd = [sys.executable, "-c", boot, "batch", str(col), "-o", str(out), "--language", "en", "-q"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (out / STATE_NAME).exists() and any(r.status == DONE for r in load_state(out).values()):
+                break
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, f"exit {proc.returncode}, state {sorted(load_state(out))}: {err}"
+    assert "run the same command to resume" in err
+    state = load_state(out)
+    finished = {k for k, r in state.items() if r.status == DONE}
+    assert finished and len(finished) < 4, f"the interruption should land mid-batch: {sorted(finished)}"
+    assert not list(out.glob(".*.partial"))
+    kept = {k: ((out / k / "batch-item.json").stat().st_mtime_ns, state[k].finished_at) for k in finished}
+
+    monkeypatch.setenv("SHIUR_CACHE", str(cache))
+    code, stdout, _ = _shiur(["batch", str(col), "-o", str(out), "--language", "en", "-q"], monkeypatch, capsys)
+    assert code == 1
+    assert f"4 of 5 recordings done ({len(finished)} from an earlier run), 1 failed" in stdout
+    after = load_state(out)
+    assert {k: ((out / k / "batch-item.json").stat().st_mtime_ns, after[k].finished_at) for k in finished} == kept
