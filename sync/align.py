@@ -143,6 +143,10 @@ class _PassageTime:
     words: dict[int, tuple[float, float]]
     sims: list[float]
     filled: bool = False
+    prev_end: float | None = None
+    """End of the previous passage's last word, when it was recognised, in the same reading."""
+    after: float | None = None
+    """End of the last word recognised before this passage in the same reading."""
 
 
 def _reading_times(words: list[Word], seq: TextSeq, r: Reading, sec_per_char: float) -> list[_PassageTime]:
@@ -165,11 +169,15 @@ def _reading_times(words: list[Word], seq: TextSeq, r: Reading, sec_per_char: fl
         pj = [j for j in js if first <= j <= last]
         j_a = pj[0]
         start = token_time[j_a][0]
+        k = bisect.bisect_left(js, j_a) - 1
+        prev_end = token_time[js[k]][1] if k >= 0 else None
+        # Trust "speech after the previous word opens this passage" only when that word closes
+        # the previous passage; else unrecognised words of the previous passage may follow it.
+        closes_previous = k >= 0 and js[k] == first - 1
         if j_a > first:
             # The opening words were not recognised: back off by their reading time, but not
             # before the previous matched word ended.
-            k = bisect.bisect_left(js, j_a) - 1
-            floor = token_time[js[k]][1] if k >= 0 else start - 30
+            floor = prev_end if prev_end is not None else start - 30
             start = max(floor, start - sum(seq.chars[first:j_a]) * sec_per_char)
         end = token_time[pj[-1]][1]
         if pj[-1] < last:
@@ -177,7 +185,9 @@ def _reading_times(words: list[Word], seq: TextSeq, r: Reading, sec_per_char: fl
             ceil = token_time[js[k]][0] if k < len(js) else end + 30
             end = min(ceil, end + sum(seq.chars[pj[-1] + 1 : last + 1]) * sec_per_char)
         wt = {seq.token_in_passage[j]: token_time[j] for j in pj}
-        out.append(_PassageTime(p, start, end, wt, [token_sim[j] for j in pj]))
+        sims = [token_sim[j] for j in pj]
+        closing = prev_end if closes_previous else None
+        out.append(_PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end))
     return out
 
 
@@ -205,9 +215,19 @@ def _snap_passage_start(
     start is unreliable while its end is not: the onset is searched between a little before the
     word and the word's end. Filled passages (never recognised) look wider for the clearest pause.
     """
+    if pt.after is not None:
+        floor = max(floor, pt.after - 0.15)
     if pt.filled:
         lo, hi = max(floor, pt.start - 3.0), pt.start + 3.0
         return onsets.snap_start(pt.start, on, pauses, lo, hi, pause_weight=3.0)
+    if pt.prev_end is not None:
+        # In a continuous reading, speech that starts after the last recognised word of the
+        # previous passage belongs to this one: take the first clear onset after that word.
+        first_word = pt.words.get(seq.token_in_passage[seq.passage_first[pt.passage]])
+        hi = first_word[1] - 0.05 if first_word else pt.start + SNAP_WINDOW
+        t = onsets.first_onset(on, pauses, max(floor, pt.prev_end - 0.1), hi, min_pause=0.25)
+        if t is not None:
+            return t
     first = seq.token_in_passage[seq.passage_first[pt.passage]]
     if first in pt.words:
         w_start, w_end = pt.words[first]

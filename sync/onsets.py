@@ -109,6 +109,16 @@ def snap_start(
     return float(cand[np.argmax(score)])
 
 
+def first_onset(points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, min_pause: float) -> float | None:
+    """The first onset in [lo, hi) after a pause of at least ``min_pause`` seconds."""
+    a = np.searchsorted(points, lo, side="left")
+    b = np.searchsorted(points, hi, side="left")
+    for k in range(a, b):
+        if pauses[k] >= min_pause:
+            return float(points[k])
+    return None
+
+
 def snap(t: float, points: np.ndarray, lo: float, hi: float) -> float:
     """The point nearest to ``t`` inside [lo, hi], or ``t`` if there is none."""
     if len(points) == 0:
