@@ -386,10 +386,35 @@ def perfect_check(case_dir: Path) -> str:
     return (r.stdout.strip().splitlines() or [r.stderr.strip()])[-1]
 
 
+def score_pipeline(case_dir: Path) -> dict[str, Any]:
+    """The whole pipeline (transcription cached in the user cache) on a remixed case, scored."""
+    import subprocess
+    import time
+
+    from sync import pipeline
+
+    outdir = case_dir / "out"
+    t0 = time.perf_counter()
+    res = pipeline.sync_recording(case_dir / "audio.ogg", case_dir / "text.txt", outdir, language="he")
+    wall = time.perf_counter() - t0
+    scores = {}
+    for vtt in ("paragraphs.vtt", "passages.vtt"):
+        r = subprocess.run(
+            [sys.executable, str(SHARED / "corpus" / "score.py"), str(case_dir), str(outdir / vtt), "--json"],
+            capture_output=True, text=True, check=True,
+        )
+        scores[vtt] = json.loads(r.stdout)
+    return {"cached": res.cached, "wall": wall, "timings": res.timings, **scores}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description="remix held-out-style audio cases from the corpus")
     ap.add_argument("--cases", nargs="+", choices=sorted(RECIPES), default=list(RECIPES))
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--score", action="store_true",
+        help="also run the whole pipeline on each case (transcribes: minutes of CPU the first time) and score it",
+    )
     a = ap.parse_args(argv)
     if not CASES.is_dir():
         sys.exit(f"remix: corpus not found at {CASES} (set SHIUR_SHARED to the shared folder)")
@@ -397,6 +422,13 @@ def main(argv: list[str] | None = None) -> None:
         truth = build(name, RECIPES[name], a.seed)
         print(describe(truth), flush=True)
         print(f"  perfect cues from the truth: {perfect_check(OUT / name)}", flush=True)
+        if a.score:
+            row = score_pipeline(OUT / name)
+            t = row["timings"]
+            how = "cached transcript" if row["cached"] else f"transcribe {t.get('transcribe', 0):.0f} s"
+            print(f"  pipeline: {how}, align {t.get('align', 0):.2f} s", flush=True)
+            for vtt in ("paragraphs.vtt", "passages.vtt"):
+                print(f"  {vtt:15s} {row[vtt]['summary']}", flush=True)
     print(f"wrote {OUT}/<case>/audio.ogg, text.txt, truth.json")
 
 

@@ -120,3 +120,51 @@ def test_longer_class_and_truncated_class(discourse):
     assert abs(short["duration"] - 600) < 120
     assert short["simulation"]["not_reached"]
     assert len(short["skipped"]) > len(base["skipped"])
+
+
+# --- the other bench instruments' pure parts: remix's speech rule and plan, scale's long text ---
+
+
+def test_remix_voiced_span_follows_the_corpus_rule():
+    import numpy as np
+    import remix
+
+    sr = remix.SR
+    loud = 10 ** (-20 / 20) * np.sqrt(2)  # a sine at -20 dBFS RMS
+    t = np.arange(sr) / sr
+    sig = np.zeros(3 * sr, dtype=np.float32)
+    sig[int(0.5 * sr) : int(0.52 * sr)] = loud * np.sin(2 * np.pi * 440 * t[: int(0.02 * sr)])  # 20 ms burst
+    sig[sr : 2 * sr] = loud * np.sin(2 * np.pi * 440 * t)
+    start, end = remix.voiced_span(sig)
+    assert abs(start - 1.0) <= 0.01 and abs(end - 2.0) <= 0.01
+    assert remix.voiced_span(np.zeros(sr, dtype=np.float32)) is None
+    bed = remix.noise_bed(sr, np.random.default_rng(0))
+    assert remix.voiced_span(bed) is None, "the -62 dBFS noise bed is silence by the -40 dBFS rule"
+
+
+def test_remix_plan_reads_every_verse_but_the_skipped():
+    import random
+
+    import numpy as np
+    import remix
+
+    verses = {v: remix.Clip("read", np.zeros(10, dtype=np.float32), paragraph=v) for v in range(1, 32)}
+    for name, recipe in remix.RECIPES.items():
+        events, info = remix.plan(recipe, verses, random.Random(name))
+        assert events[0] == ("comment", None)
+        read = [v for k, v in events if k == "read"]
+        assert set(read) == set(verses) - set(info["skipped"])
+        assert len(info["skipped"]) == recipe.skips
+        assert len(read) - len(set(read)) == recipe.rereads
+        assert read[: len(verses)] != sorted(read[: len(verses)]), "some verses are read out of order"
+
+
+def test_scale_text_is_long_and_not_a_plain_repeat():
+    import scale
+
+    from sync.discourse import parse_discourse
+
+    d = parse_discourse(scale.long_text(15000))
+    assert 15000 <= d.word_count() < 16000
+    texts = [p.text for p in d.passages()]
+    assert len(set(texts)) / len(texts) > 0.95
