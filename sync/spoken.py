@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 PREFIX_LETTERS = "ובדהלמשכ"
 MAX_PREFIX = 4  # "וכשבמ\"ת": ו+כ+ש+ב before an abbreviation still occurs
 MAX_ALTERNATIVES = 12
-_MAQAF = re.compile(r"[\u05be\-]+")
+_MAQAF = re.compile(r"[\s\u05be\-/]+")  # as sync.hebrew.words splits: maqaf, hyphen, slash
 _FINALS = str.maketrans("ךםןףץ", "כמנפצ")
 _LETTER = re.compile(r"[\u05d0-\u05ea]")
 
@@ -54,6 +54,8 @@ class Reading:
     """plain | name | table | prefix | year | section | aramaic | numeral | unknown | empty"""
     alternatives: tuple[tuple[str, ...], ...]
     prefix: str = ""
+    said_as_written: bool = False
+    """The written letters are themselves one of the usual readings (רמ"ח said "ramach")."""
 
     @property
     def is_abbreviation(self) -> bool:
@@ -193,7 +195,7 @@ def _read_word(core: str, table: AbbreviationTable) -> Reading:
 
     forms = _table_forms(table, core)
     if forms is not None:
-        return Reading(core, "table", _dedupe([written, *forms]))
+        return Reading(core, "table", _dedupe([written, *forms]), said_as_written=written in forms)
 
     for prefix, rest in _prefix_splits(letters):
         if len(rest) < 2 and not core.endswith("'"):
@@ -203,11 +205,12 @@ def _read_word(core: str, table: AbbreviationTable) -> Reading:
             alts = [written]
             for f in forms:
                 alts += _with_prefix(prefix, f)
-            return Reading(core, "prefix", _dedupe(alts), prefix)
+            said = any(written in _with_prefix(prefix, f) for f in forms)
+            return Reading(core, "prefix", _dedupe(alts), prefix, said_as_written=said)
 
     year = _read_year(core, letters)
     if year is not None:
-        return Reading(core, year.source, _dedupe([written, *year.alternatives]), year.prefix)
+        return Reading(core, year.source, _dedupe([written, *year.alternatives]), year.prefix, said_as_written=True)
 
     if gershayim and len(letters) == 2 and letters[0] == "ס":
         # "(כנ"ל ס"ד)": a cross-reference to section ד of the same discourse.
@@ -248,7 +251,7 @@ def _read_name(core: str, raw: str) -> Reading | None:
 def read_token(token: str, table: AbbreviationTable | None = None) -> list[Reading]:
     """The readings of a written token, one per maqaf-separated part."""
     core = token_core(token)
-    parts = [p for p in _MAQAF.split(core) if p]
+    parts = [c for c in (token_core(p) for p in _MAQAF.split(core)) if c]
     raw_parts = [p for p in _MAQAF.split(token) if _LETTER.search(p)]
     if len(raw_parts) != len(parts):
         raw_parts = [token] * len(parts)

@@ -47,7 +47,9 @@ def spoken_line(passage: Passage, table: AbbreviationTable | None = None) -> str
         if any(r.source == "unknown" for r in readings):
             out.append("{?" + token_core(tok) + "}" + punct)
             continue
-        alts = token_alternatives(tok, table)[1:]
+        alts = token_alternatives(tok, table)
+        if not all(r.said_as_written for r in readings if r.is_abbreviation):
+            alts = alts[1:]
         out.append("{" + "|".join(display_phrase(a) for a in alts) + "}" + punct)
     return " ".join(out)
 
@@ -99,6 +101,9 @@ def describe(
         lines.append("Front matter (not numbered, not aligned):")
         for block in discourse.front_matter:
             lines.append(f"  | {' '.join(block.split())}")
+            if spoken:
+                fake = Passage(id="", paragraph=0, index=0, text=block, tokens=block.split())
+                lines.append(f"    spoken: {spoken_line(fake, table)}")
     else:
         lines.append("Front matter: none")
     for para in discourse.paragraphs:

@@ -104,7 +104,7 @@ def test_hand_checked_table_is_big_enough() -> None:
     assert len({t for t, _ in HAND_CHECKED}) >= 30
 
 
-@pytest.mark.parametrize("token", ['שבר"ה', "בחי'", "שיר", "ממעמקים,", 'ה\'תשכ"ה', "על־ידי"])
+@pytest.mark.parametrize("token", ['שבר"ה', "בחי'", "שיר", "ממעמקים,", 'ה\'תשכ"ה', "על־ידי", "אור/כלי", 'ע"י-זה'])
 def test_first_alternative_is_the_written_form(token: str) -> None:
     assert token_alternatives(token)[0] == tuple(words(token))
 
