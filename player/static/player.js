@@ -289,7 +289,7 @@
     if (!para) { this.ui.nowPara.textContent = ""; return; }
     para.classList.add("is-current");
     var sec = para.querySelector(".sec");
-    this.ui.nowPara.textContent = "פסקה " + para.dataset.n + (sec ? " (" + sec.textContent + ")" : "") + " · ¶" + para.dataset.n;
+    this.ui.nowPara.textContent = "פסקה " + para.dataset.n + (sec ? " · סעיף " + sec.textContent : "");
     var marks = this.ui.marks.children;
     for (var i = 0; i < marks.length; i++) marks[i].classList.toggle("is-current", marks[i].dataset.p === para.id);
   };
