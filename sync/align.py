@@ -246,7 +246,7 @@ def _fill_missing(
     group: list[_PassageTime],
     following: _PassageTime | None,
     seq: TextSeq,
-    words: list[Word],
+    starts: list[float],
     matched_at: set[int],
     not_read: set[str],
     sec_per_char: float,
@@ -274,7 +274,8 @@ def _fill_missing(
             gap = t1 - t0
             # Only silence from the recogniser counts: words it did write that match nothing
             # are commentary, and the passages were skipped.
-            heard = sum(1 for i, w in enumerate(words) if t0 <= w.start < t1 and i not in matched_at)
+            lo_i, hi_i = bisect.bisect_left(starts, t0), bisect.bisect_left(starts, t1)
+            heard = sum(1 for i in range(lo_i, hi_i) if i not in matched_at)
             n_tokens = sum(seq.passage_len[p] for p in missing)
             ok = 0.5 * expected <= gap <= 2.5 * expected + 3 and heard <= 0.3 * n_tokens
             if ok and expected > 0:
@@ -327,9 +328,10 @@ def align(
     times: list[list[_PassageTime]] = [_reading_times(words, seq, r, sec_per_char) for r in readings]
 
     matched_at = {m.i for r in readings for m in r.matches}
+    starts = [w.start for w in words]
     for k, group in enumerate(times):
         following = times[k + 1][0] if k + 1 < len(times) and times[k + 1] else None
-        times[k] = _fill_missing(group, following, seq, words, matched_at, not_read, sec_per_char)
+        times[k] = _fill_missing(group, following, seq, starts, matched_at, not_read, sec_per_char)
 
     env = onsets.envelope(audio) if audio is not None and options.refine and len(audio) else None
     on, pauses = onsets.onsets(env) if env is not None else (np.zeros(0), np.zeros(0))

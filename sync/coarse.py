@@ -107,29 +107,39 @@ def _idf(freq: int) -> float:
     return min(1.0, 2.5 / math.log2(1 + max(freq, 1)))
 
 
+def _seed_hits(w: str, index: TextIndex) -> tuple[list[tuple[int, float]], float] | None:
+    """Text positions a transcript word may anchor to (one per token), and the anchor weight."""
+    hits = index.exact.get(w)
+    sim = 1.0
+    if not hits:
+        hits = index.skeleton.get(hebrew.skeleton(w))
+        sim = 0.85
+    if not hits:
+        return None
+    per_token: dict[int, float] = {}
+    for j, pos in hits:
+        per_token.setdefault(j, pos)
+    if len(per_token) > MAX_SEED_FREQ:
+        return None
+    # Short words ("את", "כי") match by chance; they may extend a chain but weigh little.
+    weight = sim * _idf(len(per_token)) * (0.35 if len(w) <= 2 else 1.0)
+    return list(per_token.items()), weight
+
+
 def find_anchors(keys: list[str], index: TextIndex) -> list[Anchor]:
     anchors: list[Anchor] = []
+    memo: dict[str, tuple[list[tuple[int, float]], float] | None] = {}
     for i, w in enumerate(keys):
         if not w:
             continue
-        hits = index.exact.get(w)
-        sim = 1.0
-        if not hits:
-            hits = index.skeleton.get(hebrew.skeleton(w))
-            sim = 0.85
-        if not hits:
+        if w not in memo:
+            memo[w] = _seed_hits(w, index)
+        found = memo[w]
+        if found is None:
             continue
-        freq = len({j for j, _ in hits})
-        if freq > MAX_SEED_FREQ:
-            continue
-        # Short words ("את", "כי") match by chance; they may extend a chain but weigh little.
-        weight = sim * _idf(freq) * (0.35 if len(w) <= 2 else 1.0)
-        seen: set[int] = set()
-        for j, pos in hits:
-            if j in seen:
-                continue
-            seen.add(j)
-            anchors.append(Anchor(i, j, pos, weight, sim))
+        hits, weight = found
+        sim = 1.0 if w in index.exact else 0.85
+        anchors.extend(Anchor(i, j, pos, weight, sim) for j, pos in hits)
     return anchors
 
 
@@ -139,21 +149,28 @@ def chain_anchors(anchors: list[Anchor], times: list[float] | None = None) -> li
     ``times`` (word start times) stop a chain from bridging a long silence or a stretch the
     recogniser dropped: what comes after it is a new reading, chained on its own.
     """
-    by_i: dict[int, list[int]] = defaultdict(list)
+    # Per transcript word, its anchors' text positions in ascending order, for range look-ups.
+    by_i: dict[int, tuple[list[float], list[int]]] = {}
     best = [0.0] * len(anchors)
     pred = [-1] * len(anchors)
-    for q, a in enumerate(anchors):
+    order = sorted(range(len(anchors)), key=lambda q: (anchors[q].i, anchors[q].pos))
+    for q in order:
+        a = anchors[q]
         score = a.weight
         back = -1
         for ip in range(a.i - 1, a.i - CHAIN_LOOKBACK - 1, -1):
-            for p in by_i.get(ip, ()):
-                b = anchors[p]
-                dpos = a.pos - b.pos
-                if dpos <= 0 or dpos > CHAIN_LOOKBACK:
-                    continue
-                di = a.i - b.i
-                if times is not None and times[a.i] - times[b.i] > MAX_LINK_SECONDS:
-                    continue
+            entry = by_i.get(ip)
+            if entry is None:
+                continue
+            if times is not None and times[a.i] - times[ip] > MAX_LINK_SECONDS:
+                break
+            poss, idxs = entry
+            lo = bisect.bisect_left(poss, a.pos - CHAIN_LOOKBACK)
+            hi = bisect.bisect_left(poss, a.pos)
+            di = a.i - ip
+            for t in range(lo, hi):
+                p = idxs[t]
+                dpos = a.pos - poss[t]
                 skew = abs(di - dpos)
                 if skew > CHAIN_MAX_SKEW:
                     continue
@@ -162,7 +179,9 @@ def chain_anchors(anchors: list[Anchor], times: list[float] | None = None) -> li
                     score, back = cand, p
         best[q] = score
         pred[q] = back
-        by_i[a.i].append(q)
+        entry = by_i.setdefault(a.i, ([], []))
+        entry[0].append(a.pos)
+        entry[1].append(q)
 
     used = [False] * len(anchors)
     chains: list[Chain] = []

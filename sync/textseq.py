@@ -50,14 +50,22 @@ class TextSeq:
 
 
 def build_textseq(discourse: Discourse, lattice: bool = True) -> TextSeq:
-    alternatives = default_alternatives() if lattice else _written_only
+    reader = default_alternatives() if lattice else _written_only
+    memo: dict[str, Alternatives] = {}
+
+    def alternatives(token: str) -> Alternatives:
+        # A long text repeats its tokens; the lattice look-up is the costly part.
+        if token not in memo:
+            memo[token] = reader(token)
+        return memo[token]
+
     passages = discourse.passages()
     seq = TextSeq(passages=passages)
     for p_idx, passage in enumerate(passages):
         first = -1
         count = 0
         for t_idx, token in enumerate(passage.tokens):
-            alts = [a for a in alternatives(token) if a]
+            alts = [a for a in alternatives(token) if a]  # a fresh list: it is edited below
             if not alts:
                 continue
             written = tuple(hebrew.words(token))
