@@ -1,7 +1,477 @@
-"""Archivist blueprint (being built)."""
+"""Archivists: per-recording downloads, the library catalogue, and attaching existing cue files.
+
+Web: ``/r/<slug>/downloads`` (every export, with the cue-text option), ``/r/<slug>/download/<fmt>``,
+``/catalogue`` (+ ``.csv`` / ``.json``), and for signed-in users ``POST /r/<slug>/attach``.
+CLI: ``shiur export``, ``shiur catalogue``, ``shiur attach``.
+
+Exports are rebuilt from the recording's ``alignment.json`` and its discourse on every request,
+so the cue-text option applies to any recording and the files never disagree with the review
+edits already saved.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+import csv
+import io
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+
+from sync.bundle import EXPORT_FORMATS, export_result, load_result, parse_formats
+from sync.discourse import Discourse, parse_discourse
+from sync.errors import ShiurError
+from sync.importers import AS_CUES, IMPORT_MODES, import_result
+from sync.writers import DEFAULT_OUTPUTS, CueText, SyncResult, write_outputs
+
+from . import library
+from .auth import login_required
+from .db import get_db
 
 bp = Blueprint("archivist", __name__)
+
+FORMAT_INFO: dict[str, tuple[str, str, str]] = {
+    # format: (Hebrew label, English label, MIME type)
+    "vtt": ("כתוביות לפי קטעים (WebVTT)", "Passages, WebVTT", "text/vtt"),
+    "chapters": ("פרקים לפי פסקאות (WebVTT)", "Paragraph chapters, WebVTT", "text/vtt"),
+    "srt": ("כתוביות SRT", "Passages, SubRip SRT", "application/x-subrip"),
+    "json": ("JSON מלא: קטעים, מילים, ביטחון, מקור", "Full JSON: passages, words, confidence, provenance",
+             "application/json"),
+    "txt": ("תמלול גולמי", "Plain transcript", "text/plain"),
+    "bundle": ("חבילת ZIP: שמע, כל הקבצים ומטא-נתונים", "ZIP bundle: audio, every file, metadata", "application/zip"),
+}
+
+CATALOGUE_COLUMNS = (
+    "slug", "title", "lecturer", "recorded_on", "language", "duration_s", "discourse", "discourse_slug",
+    "status", "published", "created_at", "passages", "covered", "coverage_pct", "mean_confidence",
+    "skipped_count", "cues", "model", "software", "source", "audio_file", "audio_sha256", "folder",
+)  # fmt: skip
+
+
+# --- building exports ------------------------------------------------------------------------
+
+
+def download_name(slug: str, fmt: str) -> str:
+    name = EXPORT_FORMATS[fmt]
+    return f"{slug}.zip" if fmt == "bundle" else f"{slug}-{name}"
+
+
+def recording_metadata(rec: library.Recording) -> dict[str, Any]:
+    return {
+        "slug": rec.slug,
+        "title": rec.title,
+        "lecturer": rec.lecturer,
+        "recorded_on": rec.recorded_on,
+        "duration": rec.duration,
+        "discourse": rec.discourse_title,
+        "discourse_slug": rec.discourse_slug,
+        "status": rec.status,
+        "published": rec.published,
+        "created_at": rec.created_at,
+    }
+
+
+def corrections(conn: sqlite3.Connection, recording_id: int) -> list[dict[str, Any]]:
+    """The lecturer's pins and the edit history (without undo snapshots), for provenance."""
+    out: list[dict[str, Any]] = []
+    try:
+        for r in conn.execute("SELECT passage_id, start FROM pins WHERE recording_id = ? ORDER BY passage_id",
+                              (recording_id,)):  # fmt: skip
+            out.append({"kind": "pin", "passage_id": r["passage_id"], "start": r["start"]})
+        for r in conn.execute(
+            "SELECT action, passage_id, detail, undone, created_at FROM edits WHERE recording_id = ? ORDER BY id",
+            (recording_id,),
+        ):
+            out.append({"kind": "edit", **{k: r[k] for k in r.keys()}})
+    except sqlite3.OperationalError:
+        # The lecturer tables are created by H4's schema section; a bare library has none.
+        pass
+    return out
+
+
+def _discourse_for(conn: sqlite3.Connection, rec: library.Recording) -> Discourse:
+    row = library.get_discourse(conn, rec.discourse_id) if rec.discourse_id is not None else None
+    if row is None:
+        raise ShiurError(f"recording {rec.slug}: it has no discourse text, so its cues cannot be exported")
+    return library.parsed_discourse(row)
+
+
+def recording_result(conn: sqlite3.Connection, library_dir: str | Path, rec: library.Recording) -> SyncResult:
+    folder = library.recording_dir(library_dir, rec)
+    result = load_result(folder, _discourse_for(conn, rec))
+    result.meta["recording"] = recording_metadata(rec)
+    result.meta["corrections"] = corrections(conn, rec.id)
+    return result
+
+
+def _audio_path(library_dir: str | Path, rec: library.Recording) -> Path | None:
+    folder = library.recording_dir(library_dir, rec)
+    for name in (rec.audio_path, rec.stream_path):
+        if name and (folder / name).is_file():
+            return folder / name
+    return None
+
+
+def export_recording(
+    conn: sqlite3.Connection,
+    library_dir: str | Path,
+    rec: library.Recording,
+    dest: str | Path,
+    formats: Sequence[str],
+    cue_text: CueText | str | None = None,
+) -> list[Path]:
+    """Write the chosen exports of a library recording into ``dest``, named after its slug."""
+    result = recording_result(conn, library_dir, rec)
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="shiur-export-", dir=dest) as tmp:
+        for fmt in parse_formats(formats):
+            files = export_result(
+                result,
+                tmp,
+                [fmt],
+                cue_text=cue_text,
+                audio=_audio_path(library_dir, rec),
+                metadata=recording_metadata(rec),
+            )
+            target = dest / download_name(rec.slug, fmt)
+            os.replace(files[0], target)
+            written.append(target)
+    return written
+
+
+# --- catalogue -------------------------------------------------------------------------------
+
+
+def catalogue_rows(conn: sqlite3.Connection, library_dir: str | Path, include_unpublished: bool = True) -> list[dict]:
+    """One row per recording: its metadata and what its alignment says (coverage, confidence, model)."""
+    sql = (
+        "SELECT r.*, d.title AS discourse_title, d.slug AS discourse_slug, d.text AS discourse_text FROM recordings r"
+        " LEFT JOIN discourses d ON d.id = r.discourse_id"
+    )
+    if not include_unpublished:
+        sql += " WHERE r.published = 1"
+    sql += " ORDER BY COALESCE(r.recorded_on, r.created_at), r.id"
+    passages_of: dict[int, int] = {}
+    rows = []
+    for r in conn.execute(sql).fetchall():
+        folder = Path(library_dir) / (r["outdir"] or r["slug"])
+        doc: dict[str, Any] = {}
+        try:
+            doc = json.loads((folder / "alignment.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            pass
+        did = r["discourse_id"]
+        if did is not None and did not in passages_of:
+            passages_of[did] = len(parse_discourse(r["discourse_text"] or "").passages())
+        n_passages = passages_of.get(did, 0) if did is not None else 0
+        cues = doc.get("cues", [])
+        read = [c for c in cues if c.get("kind", "read") == "read"]
+        covered = len({c["passage_id"] for c in read})
+        confs = [float(c.get("confidence", 0.0)) for c in read]
+        meta = doc.get("meta", {})
+        rows.append(
+            {
+                "slug": r["slug"],
+                "title": r["title"],
+                "lecturer": r["lecturer"],
+                "recorded_on": r["recorded_on"] or "",
+                "language": r["language"],
+                "duration_s": round(r["duration"], 2) if r["duration"] is not None else "",
+                "discourse": r["discourse_title"] or "",
+                "discourse_slug": r["discourse_slug"] or "",
+                "status": r["status"],
+                "published": bool(r["published"]),
+                "created_at": r["created_at"],
+                "passages": n_passages,
+                "covered": covered if doc else "",
+                "coverage_pct": round(100.0 * covered / n_passages, 1) if doc and n_passages else "",
+                "mean_confidence": round(sum(confs) / len(confs), 4) if confs else "",
+                "skipped_count": len(doc.get("skipped", [])) if doc else "",
+                "cues": len(cues) if doc else "",
+                "model": meta.get("model", ""),
+                "software": meta.get("software", ""),
+                "source": meta.get("source", "whisper" if doc else ""),
+                "audio_file": r["audio_path"] or "",
+                "audio_sha256": meta.get("audio_sha256", ""),
+                "folder": r["outdir"] or r["slug"],
+            }
+        )
+    return rows
+
+
+def catalogue_csv(rows: Sequence[dict]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CATALOGUE_COLUMNS, lineterminator="\n", extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    # A BOM lets spreadsheet programs open Hebrew UTF-8 CSV correctly.
+    return "\ufeff" + buf.getvalue()
+
+
+def catalogue_json(rows: Sequence[dict]) -> str:
+    from sync import __version__
+
+    doc = {"software": f"shiur-sync {__version__}", "generated_at": _now(), "recordings": list(rows)}
+    return json.dumps(doc, ensure_ascii=False, indent=1)
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+# --- attaching existing cues -----------------------------------------------------------------
+
+
+def attach_cues(
+    conn: sqlite3.Connection,
+    library_dir: str | Path,
+    rec: library.Recording,
+    cue_path: str | Path,
+    mode: str = AS_CUES,
+    language: str | None = None,
+) -> SyncResult:
+    """Replace a recording's cues with an imported VTT/SRT (as cues, or as a transcript to align).
+
+    The file is fully parsed and aligned before anything is touched; the files it replaces are
+    kept in ``previous/<UTC time>/`` inside the recording's folder.
+    """
+    folder = library.recording_dir(library_dir, rec)
+    discourse = _discourse_for(conn, rec)
+    lang = language or _language(conn, rec.id)
+    result = import_result(cue_path, discourse, mode, lang, duration=rec.duration)
+    result.meta["recording"] = recording_metadata(rec)
+    with tempfile.TemporaryDirectory(prefix=".attach-", dir=folder) as tmp:
+        files = write_outputs(result, tmp, DEFAULT_OUTPUTS)
+        backup = folder / "previous" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        backup.mkdir(parents=True, exist_ok=True)
+        for name in DEFAULT_OUTPUTS:
+            if (folder / name).is_file():
+                shutil.copy2(folder / name, backup / name)
+        if result.transcript is None and (folder / "transcript.json").is_file():
+            # The old transcript no longer matches these cues; it stays in the backup.
+            (folder / "transcript.json").unlink()
+        for f in files:
+            os.replace(f, folder / f.name)
+    duration = rec.duration or result.alignment.duration
+    conn.execute("UPDATE recordings SET status = 'ready', duration = ? WHERE id = ?", (duration, rec.id))
+    conn.commit()
+    return result
+
+
+def _language(conn: sqlite3.Connection, recording_id: int) -> str:
+    row = conn.execute("SELECT language FROM recordings WHERE id = ?", (recording_id,)).fetchone()
+    return (row["language"] if row else None) or "he"
+
+
+# --- web -------------------------------------------------------------------------------------
+
+
+def _can_see_unpublished() -> bool:
+    return g.get("user") is not None
+
+
+def _recording_or_404(slug: str) -> library.Recording:
+    rec = library.get_recording(get_db(), slug, include_unpublished=_can_see_unpublished())
+    if rec is None:
+        abort(404)
+    return rec
+
+
+@bp.route("/r/<slug>/downloads")
+def downloads(slug: str) -> str:
+    rec = _recording_or_404(slug)
+    folder = library.recording_dir(current_app.config["LIBRARY_DIR"], rec)
+    ready = (folder / "alignment.json").is_file()
+    has_transcript = (folder / "transcript.json").is_file()
+    return render_template(
+        "archivist_downloads.html",
+        rec=rec,
+        ready=ready,
+        formats=[(f, *FORMAT_INFO[f], download_name(rec.slug, f)) for f in EXPORT_FORMATS
+                 if f != "txt" or has_transcript],  # fmt: skip
+        modes=IMPORT_MODES,
+    )
+
+
+@bp.route("/r/<slug>/download/<fmt>")
+def download(slug: str, fmt: str) -> Response:
+    rec = _recording_or_404(slug)
+    if fmt not in EXPORT_FORMATS:
+        abort(404)
+    try:
+        cue_text = CueText.parse(request.args.get("cue_text") or "text")
+    except ValueError as e:
+        abort(400, str(e))
+    library_dir = current_app.config["LIBRARY_DIR"]
+    tmp = Path(tempfile.mkdtemp(prefix="shiur-download-"))
+    try:
+        try:
+            path = export_recording(get_db(), library_dir, rec, tmp, [fmt], cue_text)[0]
+        except ShiurError as e:
+            abort(409, str(e))
+        # Opened, then unlinked: the response streams the open file and nothing is left behind.
+        handle = open(path, "rb")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    mimetype = FORMAT_INFO[fmt][2]
+    if mimetype.startswith("text/") or mimetype == "application/json":
+        mimetype += "; charset=utf-8"
+    return send_file(handle, mimetype=mimetype, as_attachment=True, download_name=download_name(rec.slug, fmt))
+
+
+@bp.route("/r/<slug>/attach", methods=["POST"])
+@login_required
+def attach(slug: str) -> Response:
+    rec = _recording_or_404(slug)
+    upload = request.files.get("file")
+    mode = request.form.get("mode", AS_CUES)
+    if upload is None or not upload.filename:
+        flash("לא נבחר קובץ · No file chosen")
+        return redirect(url_for("archivist.downloads", slug=slug))
+    suffix = Path(upload.filename).suffix.lower()
+    if suffix not in (".vtt", ".srt"):
+        flash(f"{upload.filename}: רק VTT או SRT · only .vtt or .srt files can be attached")
+        return redirect(url_for("archivist.downloads", slug=slug))
+    with tempfile.TemporaryDirectory(prefix="shiur-attach-") as tmp:
+        path = Path(tmp) / f"upload{suffix}"
+        upload.save(path)
+        try:
+            result = attach_cues(get_db(), current_app.config["LIBRARY_DIR"], rec, path, mode)
+        except ShiurError as e:
+            flash(f"{upload.filename}: {str(e).split(': ', 1)[-1]}")
+            return redirect(url_for("archivist.downloads", slug=slug))
+    a = result.alignment
+    flash(f"צורפו {len(a.cues)} קטעים · attached {len(a.cues)} cues ({len(a.skipped)} passages without a cue)")
+    return redirect(url_for("archivist.downloads", slug=slug))
+
+
+@bp.route("/catalogue")
+def catalogue() -> str:
+    rows = catalogue_rows(get_db(), current_app.config["LIBRARY_DIR"], include_unpublished=_can_see_unpublished())
+    return render_template("archivist_catalogue.html", rows=rows)
+
+
+@bp.route("/catalogue.<any(csv, json):ext>")
+def catalogue_file(ext: str) -> Response:
+    rows = catalogue_rows(get_db(), current_app.config["LIBRARY_DIR"], include_unpublished=_can_see_unpublished())
+    if ext == "csv":
+        body, mimetype = catalogue_csv(rows), "text/csv; charset=utf-8"
+    else:
+        body, mimetype = catalogue_json(rows), "application/json; charset=utf-8"
+    resp = Response(body, mimetype=mimetype)
+    resp.headers["Content-Disposition"] = f"attachment; filename=shiur-catalogue.{ext}"
+    return resp
+
+
+@bp.app_context_processor
+def _inject() -> dict[str, Any]:
+    return {"archivist_downloads_url": lambda slug: url_for("archivist.downloads", slug=slug)}
+
+
+# --- command line ----------------------------------------------------------------------------
+
+
+def _cli_app_conn() -> tuple[Any, sqlite3.Connection]:
+    from . import create_app
+    from .db import connect
+
+    app = create_app()
+    return app, connect(app.config["DATABASE"])
+
+
+def _cli_recording(conn: sqlite3.Connection, ref: str) -> library.Recording:
+    rec = library.get_recording(conn, int(ref) if ref.isdigit() else ref, include_unpublished=True)
+    if rec is None:
+        raise ShiurError(f"{ref}: no such recording in the library (give its slug or id; see `shiur catalogue`)")
+    return rec
+
+
+def register_commands(cli: click.Group) -> None:
+    @cli.command("export")
+    @click.argument("recording")
+    @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+                  help="Folder to write the files into (created if missing).")
+    @click.option("-f", "--format", "formats", default="all", show_default=True, metavar="LIST",
+                  help=f"Comma-separated: {', '.join(EXPORT_FORMATS)}, or all.")
+    @click.option("--cue-text", default="text", show_default=True, metavar="SPEC",
+                  help="What each passage cue shows: text (the passage), id (p3.2), words or words:N (first N words).")
+    def export_cmd(recording: str, outdir: Path, formats: str, cue_text: str) -> None:
+        """Export a library RECORDING (slug or id): VTT, chapters, SRT, full JSON, transcript, ZIP bundle."""
+        try:
+            spec = CueText.parse(cue_text)
+        except ValueError as e:
+            raise ShiurError(str(e)) from None
+        app, conn = _cli_app_conn()
+        try:
+            rec = _cli_recording(conn, recording)
+            files = export_recording(conn, app.config["LIBRARY_DIR"], rec, outdir, parse_formats(formats), spec)
+        finally:
+            conn.close()
+        click.echo(f"wrote {len(files)} files for {rec.slug}:")
+        for f in files:
+            click.echo(f"  {f}")
+
+    @cli.command("catalogue")
+    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="File to write (default: standard output). The format follows its extension.")
+    @click.option("-f", "--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
+                  help="csv or json (default: from --output's extension, else csv).")
+    @click.option("--published-only", is_flag=True, help="Leave out drafts.")
+    def catalogue_cmd(output: Path | None, fmt: str | None, published_only: bool) -> None:
+        """The whole library's metadata as CSV or JSON: one row per recording."""
+        fmt = fmt or (output.suffix.lower().lstrip(".") if output and output.suffix.lower() in (".csv", ".json")
+                      else "csv")  # fmt: skip
+        app, conn = _cli_app_conn()
+        try:
+            rows = catalogue_rows(conn, app.config["LIBRARY_DIR"], include_unpublished=not published_only)
+        finally:
+            conn.close()
+        body = catalogue_csv(rows) if fmt == "csv" else catalogue_json(rows)
+        if output is None:
+            click.echo(body.lstrip("\ufeff"), nl=False)
+        else:
+            output.write_text(body, encoding="utf-8")
+            click.echo(f"wrote {len(rows)} recordings to {output}", err=True)
+
+    @cli.command("attach")
+    @click.argument("recording")
+    @click.argument("cue_file", type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--as", "mode", type=click.Choice(IMPORT_MODES), default=AS_CUES, show_default=True,
+                  help="cues: the file's cues become the recording's cues. "
+                       "transcript: its text replaces Whisper's and is aligned to the discourse.")
+    @click.option("--language", default=None, help="Language of the cue text (default: the recording's).")
+    def attach_cmd(recording: str, cue_file: Path, mode: str, language: str | None) -> None:
+        """Attach an existing VTT or SRT (hand-made or from another tool) to a library RECORDING."""
+        app, conn = _cli_app_conn()
+        try:
+            rec = _cli_recording(conn, recording)
+            result = attach_cues(conn, app.config["LIBRARY_DIR"], rec, cue_file, mode, language)
+        finally:
+            conn.close()
+        a = result.alignment
+        click.echo(f"attached {len(a.cues)} cues to {rec.slug} ({len(a.skipped)} passages without a cue); "
+                   "the replaced files are kept under previous/")
+        for u in a.meta.get("unmatched", []):
+            click.echo(f"  not matched to any passage: {u}", err=True)
