@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from archive_fixtures import SAMPLE_TEXT, sample_discourse, sample_result
 from click.testing import CliRunner
@@ -17,6 +19,7 @@ from sync.importers import (
     parse_cues,
     read_cues,
 )
+from sync.transcript import Transcript
 from sync.writers import CueText, ordered_cues
 
 
@@ -131,3 +134,32 @@ def test_import_command_writes_the_standard_outputs(tmp_path):
     assert _cue_tuples(back) == _cue_tuples(result.alignment)
     assert (out / "passages.vtt").read_text(encoding="utf-8") == exported.read_text(encoding="utf-8")
     assert not (out / "transcript.json").exists()
+
+
+def test_import_as_transcript_is_aligned_by_the_aligner(tmp_path):
+    from archive_fixtures import ENGLISH_TEXT
+
+    text = tmp_path / "lesson.txt"
+    text.write_text(ENGLISH_TEXT, encoding="utf-8")
+    # Another tool's subtitles: its own line breaks, lower case, no punctuation, a pause in between.
+    cues = tmp_path / "other-tool.srt"
+    cues.write_text(
+        "1\n00:00:01,000 --> 00:00:04,000\nthe quick brown fox jumps over the lazy dog\n\n"
+        "2\n00:00:04,000 --> 00:00:05,500\nnear the river bank\n\n"
+        "3\n00:00:07,000 --> 00:00:12,000\na second paragraph tells of a small bird\n"
+        "that sings every morning in the garden\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    args = [str(cues), str(text), "-o", str(out), "--as", "transcript", "--language", "en"]
+    res = CliRunner().invoke(import_command, args)
+    assert res.exit_code == 0, res.output
+    a = Alignment.load(out / "alignment.json")
+    starts = {c.passage_id: c.start for c in a.read_cues()}
+    assert list(starts) == ["p1.1", "p2.1"]
+    assert starts["p1.1"] == pytest.approx(1.0, abs=0.3) and starts["p2.1"] == pytest.approx(7.0, abs=0.3)
+    assert all(c.words for c in a.read_cues())
+    t = Transcript.load(out / "transcript.json")
+    assert t.model == "import:other-tool.srt" and len(t.words()) == 28
+    doc = json.loads((out / "alignment.json").read_text(encoding="utf-8"))
+    assert doc["meta"]["import_mode"] == "transcript" and doc["meta"]["imported_from"] == "other-tool.srt"
