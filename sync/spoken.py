@@ -100,7 +100,14 @@ def _table_forms(table: AbbreviationTable, core: str) -> list[tuple[str, ...]] |
     entry = table.get(core)
     if entry is None:
         return None
-    return [_phrase(f) for f in entry.forms]
+    out = []
+    for f in entry.forms:
+        phrase = _phrase(f)
+        out.append(phrase)
+        if any(len(w) == 1 and w in LETTER_NAMES for w in phrase):
+            # "פרק א" is said "perek alef": Whisper writes the letter's name.
+            out.append(tuple(LETTER_NAMES[w] if len(w) == 1 and w in LETTER_NAMES else w for w in phrase))
+    return out
 
 
 def _prefix_splits(letters: str) -> list[tuple[str, str]]:
