@@ -13,6 +13,7 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -206,9 +207,39 @@ def _transcribe_batched(
                 )
             offset = cuts[i] / SAMPLE_RATE
             for s in segments:
-                yield _shift(_to_segment(s), offset)
+                seg = _shift(_to_segment(s), offset)
+                if _looping(seg.text):
+                    yield from _redecode(audio, model, rest, seg)
+                else:
+                    yield seg
 
     return generate(), info
+
+
+def compression_ratio(text: str) -> float:
+    data = text.encode("utf-8")
+    return len(data) / max(1, len(zlib.compress(data)))
+
+
+LOOP_COMPRESSION_RATIO = 3.0
+"""Whisper's own fallback threshold is 2.4, but a whole 30 s chunk of repetitive text (Genesis 2:1-3)
+reaches 2.43; a real loop is far above (14 on gen1-reading)."""
+
+
+def _looping(text: str) -> bool:
+    """A chunk decoded into a repetition loop ("ווווווו..."): the batched pipeline has no
+    temperature fallback, so such a chunk would lose its speech (gen1-reading verses 15-16)."""
+    return len(text) > 40 and compression_ratio(text) > LOOP_COMPRESSION_RATIO
+
+
+def _redecode(audio: np.ndarray, model: Any, opts: TranscribeOptions, seg: Segment) -> Iterator[Segment]:
+    """Decode one failed chunk again with the sequential loop and its temperature fallback."""
+    a = max(0, int(seg.start * SAMPLE_RATE) - SAMPLE_RATE // 5)
+    b = min(len(audio), int(seg.end * SAMPLE_RATE) + SAMPLE_RATE // 5)
+    seq = replace(opts, batch_size=0)
+    segments, _ = model.transcribe(audio[a:b], **seq.kwargs(model.transcribe))
+    for s in segments:
+        yield _shift(_to_segment(s), a / SAMPLE_RATE)
 
 
 def _shift(seg: Segment, offset: float) -> Segment:
