@@ -41,14 +41,14 @@ def spoken_line(passage: Passage, table: AbbreviationTable | None = None) -> str
         tail = _TRAILING_PUNCT.search(tok)
         punct = tail.group(0) if tail else ""
         readings = read_token(tok, table)
-        if not any(r.is_abbreviation for r in readings):
+        if all(r.source in ("plain", "empty") for r in readings):
             out.append(tok)
             continue
         if any(r.source == "unknown" for r in readings):
             out.append("{?" + token_core(tok) + "}" + punct)
             continue
         alts = token_alternatives(tok, table)
-        if not all(r.said_as_written for r in readings if r.is_abbreviation):
+        if not all(r.said_as_written for r in readings if r.source not in ("plain", "empty")):
             alts = alts[1:]
         out.append("{" + "|".join(display_phrase(a) for a in alts) + "}" + punct)
     return " ".join(out)

@@ -92,3 +92,8 @@ def test_cli_missing_file_is_a_one_line_error(tmp_path: Path) -> None:
     assert res.stderr.strip().startswith("shiur: error:")
     assert "nope.txt" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_spoken_shows_how_the_name_is_read() -> None:
+    d = parse_discourse("וַיִּיצֶר יְהוָה אֱלֹהִים אֶת־הָאָדָם עָפָר מִן־הָאֲדָמָה׃\n")
+    assert "{אדני|אדוני|השם}" in spoken_line(d.passages()[0])
