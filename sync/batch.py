@@ -85,6 +85,8 @@ class ItemResult:
     outdir: str = ""
     audio_size: int = 0
     audio_mtime: float = 0.0
+    text_size: int = 0
+    text_mtime: float = 0.0
     finished_at: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
 
@@ -232,7 +234,7 @@ def save_state(outdir: Path, state: dict[str, ItemResult]) -> None:
     _atomic_write_text(outdir / STATE_NAME, json.dumps(data, ensure_ascii=False, indent=1))
 
 
-def _audio_stamp(path: Path) -> tuple[int, float]:
+def _file_stamp(path: Path) -> tuple[int, float]:
     try:
         st = path.stat()
     except OSError:
@@ -241,12 +243,16 @@ def _audio_stamp(path: Path) -> tuple[int, float]:
 
 
 def is_finished(item: BatchItem, result: ItemResult | None, outdir: Path) -> bool:
-    """Done before, its folder still there, and the audio not replaced since."""
+    """Done before, its folder still there, and neither the audio nor the text changed since."""
     if result is None or result.status != DONE:
         return False
     if not (outdir / item.key).is_dir():
         return False
-    return (result.audio_size, result.audio_mtime) == _audio_stamp(item.audio)
+    text_stamp = _file_stamp(item.text) if item.text else (0, 0.0)
+    return (result.audio_size, result.audio_mtime) == _file_stamp(item.audio) and (
+        result.text_size,
+        result.text_mtime,
+    ) == text_stamp
 
 
 # --------------------------------------------------------------------------- processing
@@ -293,7 +299,8 @@ def process_recording(item: BatchItem, workdir: Path, options: BatchOptions) -> 
 def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: BatchOptions) -> ItemResult:
     """Runs in a worker: outputs go to a partial folder, renamed into place only when complete."""
     t0 = time.monotonic()
-    size, mtime = _audio_stamp(item.audio)
+    size, mtime = _file_stamp(item.audio)
+    text_size, text_mtime = _file_stamp(item.text) if item.text else (0, 0.0)
     res = ItemResult(
         key=item.key,
         status=FAILED,
@@ -301,6 +308,8 @@ def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: Batch
         text=str(item.text or ""),
         audio_size=size,
         audio_mtime=mtime,
+        text_size=text_size,
+        text_mtime=text_mtime,
         metadata=dict(item.metadata),
     )
     partial = outdir / f".{item.key}.partial"

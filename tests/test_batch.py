@@ -233,6 +233,11 @@ def test_leftovers_and_changed_inputs_are_redone(tmp_path):
     run_batch(discover(src), out, processor=fake_processor, progress=False)
     assert sorted(_calls(src)[n:]) == ["c2", "c3"]
     assert not (out / ".c1.partial").exists()
+    # A corrected discourse text is a new input too.
+    n = len(_calls(src))
+    (src / "c1.txt").write_text(ENGLISH_TEXT + "\nA third paragraph, added after proofreading.\n", encoding="utf-8")
+    run_batch(discover(src), out, processor=fake_processor, progress=False)
+    assert _calls(src)[n:] == ["c1"]
 
 
 def test_damaged_state_file_is_a_clear_error_and_kept(tmp_path):
