@@ -112,6 +112,8 @@ class ResultWriter:
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
                 self.write_result(result, file=f)
+            # mkstemp makes 0600 files; outputs are shared (web server, archive), so give them a normal mode.
+            os.chmod(tmp, 0o644)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
