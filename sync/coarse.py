@@ -263,7 +263,22 @@ def select_chains(chains: list[Chain]) -> list[Chain]:
         picked.append(chains[last])
         last = pred[last]
     picked.reverse()
-    return _drop_false_starts(picked)
+    return _drop_false_starts(_trim_overlaps(picked))
+
+
+def _trim_overlaps(picked: list[Chain]) -> list[Chain]:
+    """When a reading resumes at text the previous chain already claimed, the claim was a
+    look-alike in the talk before it (the resumed reading is the stronger evidence)."""
+    out: list[Chain] = []
+    for k, ch in enumerate(picked):
+        nxt = picked[k + 1] if k + 1 < len(picked) else None
+        if nxt is not None and ch.j1 - CONTINUE_SLACK <= nxt.j0 <= ch.j1:
+            kept = [a for a in ch.anchors if a.j < nxt.j0]
+            if not kept:
+                continue
+            ch = Chain(kept, ch.score * len(kept) / len(ch.anchors), ch.jumpable)
+        out.append(ch)
+    return out
 
 
 def _drop_false_starts(picked: list[Chain]) -> list[Chain]:
