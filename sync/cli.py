@@ -37,6 +37,8 @@ _BIAS_HELP = (
     "prompt), 'hotwords' (its frequent words), 'both', or 'none'."
 )
 
+_NO_CACHE_HELP = "Transcribe again even if a cached transcript exists (and refresh the cache)."
+
 
 def _say(quiet: bool):
     def say(msg: str) -> None:
@@ -82,7 +84,7 @@ def _print_outputs(files, outdir) -> None:
 @click.option("--text", "text_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The discourse text, only to bias recognition with --bias.")
 @click.option("--bias", type=click.Choice(["none", "prompt", "hotwords", "both"]), default=None, help=_BIAS_HELP)
-@click.option("--no-cache", is_flag=True, help="Transcribe again even if a cached transcript exists.")
+@click.option("--no-cache", is_flag=True, help=_NO_CACHE_HELP)
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; only errors.")
 def transcribe_cmd(audio: Path, output: Path | None, model: str | None, language: str, text_path: Path | None,
                    bias: str | None, no_cache: bool, quiet: bool) -> None:
@@ -136,7 +138,7 @@ def align_cmd(transcript: Path, text: Path, outdir: Path, audio_path: Path | Non
 @click.option("--language", default="he", show_default=True, help=_LANGUAGE_HELP)
 @click.option("--bias", type=click.Choice(["none", "prompt", "hotwords", "both"]), default=None,
               help=_BIAS_HELP + " Default: what measured best on the corpus.")
-@click.option("--no-cache", is_flag=True, help="Transcribe again even if a cached transcript exists.")
+@click.option("--no-cache", is_flag=True, help=_NO_CACHE_HELP)
 @click.option("--no-refine", is_flag=True, help="Skip the audio refinement pass of the aligner (faster, coarser).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; only errors and the result.")
 def sync_cmd(audio: Path, text: Path, outdir: Path, model: str | None, language: str, bias: str | None,

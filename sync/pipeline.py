@@ -100,8 +100,8 @@ def transcribe_file(
     t0, c0 = time.perf_counter(), time.process_time()
     transcript = transcribe_all(audio.samples, wm, label, options, on_progress=on_progress, audio_sha256=digest)
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
-    if use_cache:
-        cache.store(key, transcript)
+    # Stored even with use_cache=False: "transcribe again" refreshes the cached entry.
+    cache.store(key, transcript)
     return TranscribeResult(transcript, False, audio if keep_audio else None, key, secs, cpu)
 
 
