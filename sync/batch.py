@@ -65,7 +65,9 @@ class BatchOptions:
     model: str | None = None
     language: str | None = None
     formats: tuple[str, ...] = ()
-    """Extra exports beside the standard outputs: "srt", "txt", "bundle"."""
+    """Extra exports beside the standard outputs: "srt", "txt", "json", "bundle"."""
+    cue_text: str = "text"
+    """Cue text of the VTT/SRT exports: "text", "id", "words" or "words:N"."""
 
 
 @dataclass
@@ -293,7 +295,9 @@ def process_recording(item: BatchItem, workdir: Path, options: BatchOptions) -> 
     if options.formats:
         from .bundle import export_result
 
-        export_result(result, workdir, options.formats, audio=item.audio, metadata=item.metadata)
+        export_result(
+            result, workdir, options.formats, cue_text=options.cue_text, audio=item.audio, metadata=item.metadata
+        )
     return figures
 
 
@@ -323,6 +327,7 @@ def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: Batch
         figures = processor(item, partial, options)
         meta = {"key": item.key, "audio": str(item.audio), "text": str(item.text), **item.metadata}
         meta["figures"] = figures
+        meta["options"] = asdict(options)
         meta["software"] = f"shiur-sync {__version__}"
         (partial / "batch-item.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
         if final.exists():
@@ -537,9 +542,11 @@ tr.fail{{background:#fde8e8}}small{{color:#555}}
               help="Spoken language (he, en, yi, ... or auto). Default: the manifest's 'language' column, else he.")
 @click.option("--formats", default="", metavar="LIST",
               help="Extra exports per recording, comma-separated: srt, txt, json, bundle, or all.")
+@click.option("--cue-text", default="text", show_default=True, metavar="SPEC",
+              help="Cue text of the SRT/VTT exports: text, id, words or words:N.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def batch_command(source: Path, outdir: Path, workers: int, model: str | None, language: str | None, formats: str,
-                  quiet: bool) -> None:
+                  cue_text: str, quiet: bool) -> None:
     """Sync a whole collection: SOURCE is a folder or a CSV/JSON manifest.
 
     \b
@@ -550,9 +557,15 @@ def batch_command(source: Path, outdir: Path, workers: int, model: str | None, l
     Interrupted? Run the same command again: finished recordings are not redone.
     """
     from .bundle import parse_formats
+    from .writers import CueText
 
+    try:
+        spec = str(CueText.parse(cue_text))
+    except ValueError as e:
+        raise ShiurError(str(e)) from None
     items = discover(source)
-    opts = BatchOptions(model=model, language=language, formats=parse_formats(formats) if formats else ())
+    fmts = parse_formats(formats) if formats else ()
+    opts = BatchOptions(model=model, language=language, formats=fmts, cue_text=spec)
     try:
         summary = run_batch(items, outdir, workers=workers, options=opts, progress=not quiet)
     except KeyboardInterrupt:
