@@ -229,6 +229,7 @@ def import_recording(
     published: bool = True,
     stream: Path | None = None,
     move: bool = False,
+    slug: str | None = None,
 ) -> Recording:
     """Copy a finished sync output folder and its audio into the library and add the DB row.
 
@@ -246,8 +247,8 @@ def import_recording(
     title = title.strip()
     if not title:
         raise ShiurError("a recording needs a title")
-    base = slugify(title, "shiur")
-    if recorded_on:
+    base = slug or slugify(title, "shiur")
+    if recorded_on and not slug:
         base = f"{recorded_on}-{base}"[:60]
     slug = unique_slug(conn, "recordings", base, library_dir)
     dest = library_dir / slug
