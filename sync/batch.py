@@ -485,6 +485,8 @@ def write_reports(outdir: Path, results: Sequence[ItemResult]) -> tuple[Path, Pa
 def render_html(rows: Sequence[dict[str, Any]]) -> str:
     done = sum(1 for r in rows if r["status"] == DONE)
     failed = len(rows) - done
+    seconds = int(sum(float(r["duration_s"]) for r in rows if r["duration_s"] != ""))
+    total = f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
     esc = html.escape
     head = "".join(
         f"<th>{esc(h)}</th>"
@@ -519,8 +521,10 @@ table{{border-collapse:collapse;width:100%}}td,th{{border:1px solid #ccc;padding
 tr.fail{{background:#fde8e8}}small{{color:#555}}
 </style></head><body>
 <h1>דוח עיבוד / Batch report</h1>
-<p>{done} הושלמו / completed, {failed} נכשלו / failed. shiur-sync {esc(__version__)}.
-כיסוי = אחוז הקטעים שנקראו / coverage = share of passages read.</p>
+<p>{done} הושלמו, {failed} נכשלו · <span dir="ltr" lang="en">{done} completed, {failed} failed</span></p>
+<p>סה"כ שמע · <span dir="ltr" lang="en">total audio {total}</span></p>
+<p><small>כיסוי = אחוז הקטעים שנקראו · <span dir="ltr" lang="en">coverage = share of the text's passages
+found read in the recording. shiur-sync {esc(__version__)}</span></small></p>
 <table><thead><tr>{head}</tr></thead><tbody>
 {chr(10).join(body)}
 </tbody></table></body></html>

@@ -157,7 +157,8 @@ def test_corrupt_file_is_reported_and_the_others_complete(tmp_path):
     assert (ok["skipped_count"], ok["skipped"]) == ("1", "p2.2")
     assert rows[2]["status"] == "failed" and "unreadable or corrupt" in rows[2]["error"]
     page = (out / REPORT_HTML).read_text(encoding="utf-8")
-    assert "4 הושלמו / completed, 1 נכשלו / failed" in page
+    assert "4 הושלמו, 1 נכשלו" in page and "4 completed, 1 failed" in page
+    assert "total audio 0:00:14" in page  # 4 x 3.5 s
     assert "unreadable or corrupt" in page and '<a href="c1/">' in page
 
 
