@@ -265,6 +265,8 @@ def transcribe_all(
     ``on_progress(done_seconds, total_seconds)`` is called after every segment.
     """
     segments, info = transcribe(audio, model, options.language or AUTO, options=options)
+    if on_progress:
+        on_progress(0.0, info.duration)
     out: list[Segment] = []
     for seg in segments:
         out.append(seg)
