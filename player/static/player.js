@@ -3,7 +3,7 @@
 // timings have loaded, everything runs in the browser.
 //
 // Reusable: ShiurPlayer.init(rootEl, {text: articleEl}) returns an object with seek(),
-// seekPassage(), on("passage"|"word"|"ready", fn) and the audio element; H4's review screen
+// seekPassage(), on("passage"|"word"|"tap"|"ready", fn) and the audio element; H4's review screen
 // builds on it. Pages that want manual setup put data-manual on the root.
 (function () {
   "use strict";
@@ -155,6 +155,9 @@
     a.addEventListener("pause", function () { self.setPlaying(false); self.savePosition(); });
     a.addEventListener("ended", function () { store(self.resumeKey, null); });
     a.addEventListener("seeked", function () { self.updateWord(); });
+    a.addEventListener("error", function () {
+      self.notify("לא ניתן לטעון את ההקלטה. · The recording could not be loaded.");
+    });
     window.addEventListener("pagehide", function () { self.savePosition(); });
   };
 
@@ -404,7 +407,10 @@
       var sel = window.getSelection && window.getSelection();
       if (sel && !sel.isCollapsed) return; // selecting text to copy is not a seek
       var ps = e.target.closest(".ps");
-      if (ps) self.seekPassage(ps.id);
+      if (!ps) return;
+      // Pages built on the player (the review screen) may take over taps: preventDefault() in a "tap" handler.
+      self.emit("tap", ps.id, e);
+      if (!e.defaultPrevented) self.seekPassage(ps.id);
     });
   };
 
