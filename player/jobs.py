@@ -285,7 +285,7 @@ def run_job(conn: sqlite3.Connection, job: sqlite3.Row, library_dir: Path, model
     rep.state(ALIGNING, "מיישר את הטקסט להקלטה · aligning the text", percent=0)
     pins = [Pin(r["passage_id"], r["start"]) for r in conn.execute(
         "SELECT passage_id, start FROM pins WHERE recording_id = ? ORDER BY passage_id", (rec["id"],))]
-    alignment = _align(discourse, transcript, pins, audio.samples, model, model_name)
+    alignment = _align(discourse, transcript, pins, audio.samples, model)
     alignment.duration = alignment.duration or duration
     result = writers.SyncResult(discourse, alignment, transcript, meta={"job": job["id"], "pins": len(pins)})
     writers.write_outputs(result, outdir, ("passages.vtt", "paragraphs.vtt", "alignment.json"))
@@ -298,13 +298,10 @@ def _empty_alignment() -> Any:
     return Alignment()
 
 
-def _align(discourse: Any, transcript: Any, pins: list[Any], samples: Any, model: Any, model_name: str | None) -> Any:
+def _align(discourse: Any, transcript: Any, pins: list[Any], samples: Any, model: Any) -> Any:
     from sync.align import align
 
-    if model is None:
-        from sync.transcribe import load_model
-
-        model, _ = load_model(model_name, cpu_threads=_threads())
+    # The model is only handed on when it is already loaded: re-aligning never pays for loading it.
     try:
         return align(discourse, transcript, pins=pins, audio=samples, model=model)
     except NotImplementedError as e:
@@ -321,14 +318,13 @@ def _transcribe(rep: Reporter, audio: Any, discourse: Any, language: str, outdir
     the audio it already has (Whisper restarts cleanly at a segment boundary)."""
     from sync import cache
     from sync.audio import SAMPLE_RATE
-    from sync.transcribe import TranscribeOptions, load_model, transcribe, vocabulary_hints
+    from sync.transcribe import load_model, transcribe
     from sync.transcript import Segment, Transcript, Word
 
     rep.progress(0, None, "טוען את מודל הזיהוי · loading the speech model", force=True)
     model, label = load_model(model_name, cpu_threads=_threads())
     lang = None if language in ("", "auto") else language
-    prompt, hotwords = vocabulary_hints(discourse)
-    options = TranscribeOptions(language=lang, initial_prompt=prompt, hotwords=hotwords)
+    options = transcribe_options(discourse, language)
     key = cache.cache_key(audio_sha, label, options.to_dict())
     hit = cache.load(key)
     if hit is not None:
@@ -354,7 +350,7 @@ def _transcribe(rep: Reporter, audio: Any, discourse: Any, language: str, outdir
 
     resumed = offset > 0
     started = time.monotonic()
-    msg = "ממשיך מהמקום שנעצר · resuming" if resumed else ""
+    msg = "ממשיך מהמקום שנעצר · resuming transcription" if resumed else "מתמלל · transcribing"
     rep.progress(100 * offset / duration, None, msg, force=True)
     tail = audio.samples[int(offset * SAMPLE_RATE):]
     if len(tail) > SAMPLE_RATE // 2:
@@ -375,6 +371,15 @@ def _transcribe(rep: Reporter, audio: Any, discourse: Any, language: str, outdir
     cache.store(key, transcript)
     rep.progress(100, 0, "", force=True)
     return transcript, model
+
+
+def transcribe_options(discourse: Any, language: str) -> Any:
+    """Whisper settings for a recording: its language, and the discourse's words as hints."""
+    from sync.transcribe import TranscribeOptions, vocabulary_hints
+
+    prompt, hotwords = vocabulary_hints(discourse)
+    return TranscribeOptions(language=None if language in ("", "auto") else language, initial_prompt=prompt,
+                             hotwords=hotwords)
 
 
 def _shift(seg: Any, offset: float) -> None:

@@ -1,0 +1,296 @@
+"""The job queue and worker: claiming, crash recovery, re-alignment without re-transcribing, and
+a real worker process killed with SIGKILL in the middle of transcription."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from lecturer_fixtures import add_user, login, upload_form
+from speechgen import speak_paragraphs
+
+from player import jobs
+from player.db import connect
+from sync.alignment import READ, Alignment
+from sync.transcript import Segment, Transcript, Word
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def conn(app):
+    c = connect(app.config["DATABASE"])
+    yield c
+    c.close()
+
+
+def _recording_row(conn, slug: str = "r1") -> int:
+    cur = conn.execute("INSERT INTO recordings (slug, title, outdir) VALUES (?, ?, ?)", (slug, slug, slug))
+    conn.commit()
+    return int(cur.lastrowid)
+
+
+def test_enqueue_claim_and_states(conn):
+    rid = _recording_row(conn)
+    jid = jobs.enqueue(conn, rid)
+    assert jobs.enqueue(conn, rid) == jid  # no duplicate while one is pending
+    assert conn.execute("SELECT status FROM recordings").fetchone()[0] == "queued"
+    job = jobs.claim(conn)
+    assert job["id"] == jid and job["state"] == jobs.TRANSCRIBING and job["worker_pid"] == os.getpid()
+    assert job["attempts"] == 1
+    assert jobs.claim(conn) is None  # nothing else queued
+    jobs._set(conn, jid, state=jobs.FAILED, error="the audio is silent")
+    view = jobs.job_view(jobs.latest_job(conn, rid))
+    assert (view["state"], view["error"]) == ("failed", "the audio is silent")
+    assert conn.execute("SELECT status FROM recordings").fetchone()[0] == "failed"
+    assert jobs.retry(conn, jid)
+    assert jobs.latest_job(conn, rid)["state"] == jobs.QUEUED
+
+
+def test_recover_job_of_a_dead_worker(conn):
+    rid = _recording_row(conn)
+    jid = jobs.enqueue(conn, rid)
+    jobs.claim(conn)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    conn.execute("UPDATE jobs SET worker_pid = ? WHERE id = ?", (dead.pid, jid))
+    conn.commit()
+    assert jobs.recover(conn) == [jid]
+    row = jobs.latest_job(conn, rid)
+    assert row["state"] == jobs.QUEUED and "resuming" in row["message"]
+
+
+def test_live_worker_is_left_alone_but_stale_heartbeat_is_not(conn):
+    rid = _recording_row(conn)
+    jid = jobs.enqueue(conn, rid)
+    jobs.claim(conn)  # owned by this (live) process, fresh heartbeat
+    assert jobs.recover(conn) == []
+    assert jobs.recover(conn, now=time.time() + jobs.STALE_S + 1) == [jid]
+
+
+def test_job_interrupted_too_often_fails(conn):
+    rid = _recording_row(conn)
+    jid = jobs.enqueue(conn, rid)
+    jobs.claim(conn)
+    conn.execute("UPDATE jobs SET attempts = ?, heartbeat = 0 WHERE id = ?", (jobs.MAX_ATTEMPTS, jid))
+    conn.commit()
+    jobs.recover(conn)
+    row = jobs.latest_job(conn, rid)
+    assert row["state"] == jobs.FAILED and "interrupted" in row["error"]
+
+
+def test_missing_audio_fails_with_a_reason(app, conn):
+    rid = _recording_row(conn)
+    conn.execute("UPDATE recordings SET audio_path = 'original.mp3' WHERE id = ?", (rid,))
+    conn.commit()
+    jobs.enqueue(conn, rid)
+    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    row = jobs.latest_job(conn, rid)
+    assert row["state"] == jobs.FAILED and "original audio file is missing" in row["error"]
+
+
+def _fake_transcript(synced) -> Transcript:
+    """What Whisper would have heard: every read cue's words, spread over the cue."""
+    segs = []
+    for c in synced.alignment.cues:
+        if c.kind != READ:
+            continue
+        toks = synced.discourse.passage(c.passage_id).tokens
+        step = (c.end - c.start) / len(toks)
+        words = [Word(round(c.start + i * step, 3), round(c.start + (i + 1) * step, 3), t) for i, t in enumerate(toks)]
+        segs.append(Segment(c.start, c.end, " ".join(toks), words))
+    return Transcript(duration=21.0, language="he", segments=segs, model="test")
+
+
+def test_realign_reuses_the_transcript_and_honours_pins(app, conn, recording, synced, monkeypatch):
+    folder = Path(app.config["LIBRARY_DIR"]) / recording.slug
+    _fake_transcript(synced).save(folder / "transcript.json")
+    before = (folder / "transcript.json").read_bytes()
+
+    def no_whisper(*_a, **_k):
+        raise AssertionError("re-aligning must not transcribe again")
+
+    monkeypatch.setattr("sync.transcribe.transcribe", no_whisper)
+    monkeypatch.setattr("sync.transcribe.load_model", no_whisper)
+    conn.execute("INSERT INTO pins (recording_id, passage_id, start) VALUES (?, 'p2.2', 11.25), (?, 'p3.1', NULL)",
+                 (recording.id, recording.id))
+    conn.commit()
+    jobs.enqueue(conn, recording.id, jobs.REALIGN)
+    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    row = jobs.latest_job(conn, recording.id)
+    assert row["state"] == jobs.DONE, row["error"]
+    a = Alignment.load(folder / "alignment.json")
+    p22 = [c for c in a.read_cues() if c.passage_id == "p2.2"]
+    assert p22 and p22[0].start == pytest.approx(11.25) and p22[0].pinned
+    assert not [c for c in a.read_cues() if c.passage_id == "p3.1"]
+    assert (folder / "transcript.json").read_bytes() == before
+    assert (folder / "stream.m4a").stat().st_size > 0
+    assert conn.execute("SELECT status FROM recordings").fetchone()[0] == "ready"
+
+
+@pytest.fixture
+def own_transcript_cache(tmp_path, monkeypatch) -> Path:
+    """A fresh transcript cache (no hit from an earlier run) that still shares the unpacked model."""
+    from sync.whisper_model import cache_dir
+
+    models = cache_dir() / "models"
+    root = tmp_path / "cache"
+    root.mkdir()
+    if models.is_dir():
+        (root / "models").symlink_to(models)
+    monkeypatch.setenv("SHIUR_CACHE", str(root))
+    return root
+
+
+@pytest.mark.slow
+def test_transcription_resumes_from_its_checkpoint(app, conn, tmp_path, own_transcript_cache):
+    from lecturer_fixtures import LESSON, LESSON_TEXT
+
+    from sync.audio import sha256_file
+    from sync.discourse import parse_discourse
+    from sync.whisper_model import resolve_model
+
+    add_user(app)
+    client = app.test_client()
+    speech = speak_paragraphs(LESSON, tmp_path / "lesson.wav")
+    resp = client.post("/lecturer/upload", content_type="multipart/form-data",
+                       data=upload_form(login(client), speech.path))
+    folder = Path(app.config["LIBRARY_DIR"]) / resp.headers["Location"].rsplit("/", 1)[1]
+    # What a worker killed after the first paragraph leaves behind.
+    options = jobs.transcribe_options(parse_discourse(LESSON_TEXT), "en")
+    from sync import cache
+
+    key = cache.cache_key(sha256_file(folder / "original.wav"), resolve_model(None)[1], options.to_dict())
+    offset = speech.starts[1] - 0.3
+    marker = {"start": 1.0, "end": offset - 0.5, "text": "CHECKPOINTED FIRST PARAGRAPH", "avg_logprob": 0.0,
+              "no_speech_prob": 0.0, "words": [{"start": 1.0, "end": 2.0, "text": "CHECKPOINTED", "probability": 1}]}
+    (folder / jobs.PARTIAL).write_text(json.dumps({"key": key, "offset": offset, "language": "en",
+                                                   "segments": [marker]}))
+    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    row = conn.execute("SELECT * FROM jobs").fetchone()
+    assert row["state"] == jobs.DONE, row["error"]
+    t = Transcript.load(folder / "transcript.json")
+    assert t.segments[0].text == "CHECKPOINTED FIRST PARAGRAPH"
+    rest = t.segments[1:]
+    assert rest and all(s.start >= offset - 0.01 for s in rest)
+    heard = " ".join(s.text.lower() for s in rest)
+    assert "second paragraph" in heard and "third paragraph" in heard and "first paragraph" not in heard
+    assert not (folder / jobs.PARTIAL).exists()
+
+
+# ---- a real worker process, killed mid-transcription ---------------------------------------
+
+LONG_LESSON = [
+    "In the beginning of the discourse the author quotes the verse from the depths I called you. "
+    "He asks why the psalm of ascents opens with depths, and why the caller is not named.",
+    "The answer begins with the difference between the new year and the day the law was given. "
+    "On the new year every soul stands together, and each one is lifted to its first source.",
+    "The law is like the blood that carries life to every limb of the body. It gives to each limb "
+    "equally, the head and the heel alike, without any division between them.",
+    "Yet this is not the same as the simple light that comes from above. The light is simple in "
+    "itself, but it divides as it comes down, while the law stays whole in every place.",
+    "So the call from the depths reaches higher than any praise. It comes from the essence of the "
+    "soul, which is bound to the essence above, and there every soul is one.",
+]
+
+
+def _worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = open(log, "ab")  # noqa: SIM115 - the child owns it
+    return subprocess.Popen([sys.executable, "-m", "player.jobs"], env=env, cwd=ROOT, stdout=out, stderr=out)
+
+
+def _wait(cond, timeout: float, what: str, proc=None, log: Path | None = None, interval: float = 0.2):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = cond()
+        if value:
+            return value
+        if proc is not None and proc.poll() is not None:
+            break
+        time.sleep(interval)
+    tail = log.read_text(errors="replace")[-3000:] if log else ""
+    pytest.fail(f"timed out waiting for {what}\n{tail}")
+
+
+@pytest.mark.slow
+def test_sigkill_mid_transcription_then_restart(app, tmp_path, own_transcript_cache):
+    add_user(app)
+    client = app.test_client()
+    token = login(client)
+    speech = speak_paragraphs(LONG_LESSON[:3], tmp_path / "lesson.wav")
+    assert speech.duration > 30  # more than one 30-s Whisper window
+    resp = client.post("/lecturer/upload", content_type="multipart/form-data",
+                       data=upload_form(token, speech.path, text_paste="\n\n".join(LONG_LESSON[:3])))
+    assert resp.status_code == 302
+    slug = resp.headers["Location"].rsplit("/", 1)[1]
+    folder = Path(app.config["LIBRARY_DIR"]) / slug
+    original_sha = hashlib.sha256((folder / "original.wav").read_bytes()).hexdigest()
+    db = app.config["DATABASE"]
+
+    def job():
+        c = connect(db)
+        try:
+            return c.execute("SELECT * FROM jobs ORDER BY id DESC LIMIT 1").fetchone()
+        finally:
+            c.close()
+
+    env = {**os.environ, "SHIUR_LIBRARY": app.config["LIBRARY_DIR"], "SHIUR_DATABASE": db,
+           "SHIUR_MEDIA": app.config["MEDIA_DIR"], "PYTHONPATH": str(ROOT)}
+    log = tmp_path / "worker.log"
+    first = _worker(env, log)
+    partial = folder / jobs.PARTIAL
+
+    def decoding() -> bool:
+        row = job()
+        return row["state"] == jobs.TRANSCRIBING and "transcribing" in row["message"] or partial.exists()
+
+    try:
+        _wait(lambda: decoding() or job()["state"] == jobs.DONE, 240, "Whisper to start decoding", first, log,
+              interval=0.02)
+        # Freeze it at once, then look: the model is decoding and nothing is finished yet.
+        first.send_signal(signal.SIGSTOP)
+        row = job()
+        assert row["state"] == jobs.TRANSCRIBING and row["percent"] < 100, dict(row)
+        assert not (folder / "transcript.json").exists()
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait(10)
+    checkpoint = json.loads(partial.read_text())["offset"] if partial.exists() else 0.0
+    assert job()["state"] == jobs.TRANSCRIBING  # the row still says so: nobody cleaned up
+    assert hashlib.sha256((folder / "original.wav").read_bytes()).hexdigest() == original_sha
+
+    second = _worker(env, log)
+    try:
+        _wait(lambda: job()["state"] in (jobs.DONE, jobs.FAILED), 400, "the job to finish", second, log)
+    finally:
+        second.terminate()
+        second.wait(10)
+    row = job()
+    assert row["state"] == jobs.DONE, row["error"]
+    assert row["attempts"] == 2
+    assert "worker" in log.read_text() and "requeued" in log.read_text()
+    transcript = Transcript.load(folder / "transcript.json")
+    ends = [s.end for s in transcript.segments]
+    assert ends and ends[-1] > speech.duration - 10
+    assert ends == sorted(ends)
+    assert not (folder / jobs.PARTIAL).exists()
+    for name in ("passages.vtt", "paragraphs.vtt", "alignment.json", "stream.m4a"):
+        assert (folder / name).stat().st_size > 0, name
+    assert hashlib.sha256((folder / "original.wav").read_bytes()).hexdigest() == original_sha
+    a = Alignment.load(folder / "alignment.json")
+    firsts = {c.passage_id.split(".")[0]: c.start for c in sorted(a.read_cues(), key=lambda c: -c.start)}
+    if checkpoint:
+        # Killed after a checkpoint: the segments before it were kept, not decoded again.
+        assert any(e <= checkpoint for e in ends)
+    for n, start in enumerate(speech.starts, 1):
+        assert abs(firsts[f"p{n}"] - start) < 2.0, (n, firsts, speech.starts)
