@@ -28,6 +28,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -406,31 +407,102 @@ def run_batch(
             on_result(res)
 
     try:
-        if workers <= 1:
-            for it in todo:
-                record(_run_one(processor, it, outdir, options))
-        else:
-            ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                pending: set[Future[ItemResult]] = set()
-                queue = list(todo)
-                try:
-                    # Submit lazily so an interruption leaves few queued items to cancel.
-                    while queue or pending:
-                        while queue and len(pending) < workers * 2:
-                            pending.add(pool.submit(_run_one, processor, queue.pop(0), outdir, options))
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            record(fut.result())
-                except BaseException:
-                    for fut in pending:
-                        fut.cancel()
-                    raise
+        # Every item runs in a worker process, even with one worker: a decoder or model crash (or
+        # the out-of-memory killer) then takes down that worker, not the batch.
+        remaining = list(todo)
+        isolate = workers <= 1
+        while remaining:
+            if isolate:
+                lost = _pool_pass(remaining, 1, 1, processor, outdir, options, record)
+            else:
+                lost = _pool_pass(remaining, workers, workers * 2, processor, outdir, options, record)
+            if not lost:
+                break
+            if isolate:
+                # One item at a time: the first lost item is the one whose worker died.
+                record(_worker_died(lost[0], outdir))
+                remaining = lost[1:]
+                isolate = workers <= 1
+            else:
+                # Several items were in flight: rerun them one by one to find the culprit.
+                remaining = lost
+                isolate = True
     finally:
         bar.close()
         ordered = [state[it.key] for it in items if it.key in state]
         write_reports(outdir, ordered)
     return BatchSummary(results=ordered, ran=len(todo), reused=reused)
+
+
+WORKER_DIED = "the worker process died while processing it (a crash in the decoder or model, or out of memory)"
+
+
+def _worker_died(item: BatchItem, outdir: Path) -> ItemResult:
+    shutil.rmtree(outdir / f".{item.key}.partial", ignore_errors=True)
+    size, mtime = _file_stamp(item.audio)
+    return ItemResult(
+        key=item.key,
+        status=FAILED,
+        audio=str(item.audio),
+        text=str(item.text or ""),
+        error=WORKER_DIED,
+        audio_size=size,
+        audio_mtime=mtime,
+        finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        metadata=dict(item.metadata),
+    )
+
+
+def _pool_pass(
+    items: Sequence[BatchItem],
+    workers: int,
+    max_pending: int,
+    processor: Processor,
+    outdir: Path,
+    options: BatchOptions,
+    record: Callable[[ItemResult], None],
+) -> list[BatchItem]:
+    """Run ``items`` in a process pool, recording each result as it arrives.
+
+    Returns the items left without a result because a worker process died (which breaks the
+    whole pool), in submission order; an empty list when all were recorded.
+    """
+    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    queue = list(items)
+    pending: dict[Future[ItemResult], BatchItem] = {}
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
+    try:
+        while queue or pending:
+            # Submit lazily so an interruption leaves few queued items to cancel.
+            while queue and len(pending) < max_pending:
+                it = queue.pop(0)
+                pending[pool.submit(_run_one, processor, it, outdir, options)] = it
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in [f for f in pending if f in done]:
+                try:
+                    res = fut.result()
+                except BrokenProcessPool:
+                    broken = True
+                    continue
+                del pending[fut]
+                record(res)
+            if broken:
+                return list(pending.values()) + queue
+        return []
+    except BaseException:
+        # Interrupted: stop the workers now rather than wait for their current recordings, and
+        # remove what they had half written (a rerun would, but the folder should look clean now).
+        procs = list((getattr(pool, "_processes", None) or {}).values())
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.join(timeout=10)
+        for it in pending.values():
+            shutil.rmtree(outdir / f".{it.key}.partial", ignore_errors=True)
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 # --------------------------------------------------------------------------- reports

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -169,6 +170,24 @@ def test_an_unexpected_crash_leaves_no_partial_output(tmp_path):
     assert summary.results[0].status == FAILED
     assert summary.results[0].error == "RuntimeError: decoder crashed"
     assert sorted(p.name for p in out.iterdir()) == sorted([STATE_NAME, REPORT_CSV, REPORT_HTML])
+
+
+def dying_processor(item: BatchItem, workdir: Path, options: BatchOptions) -> dict:
+    """A native crash or the out-of-memory killer: the worker process vanishes without a word."""
+    if item.audio.read_bytes().startswith(b"CORRUPT"):
+        os._exit(139)
+    return fake_processor(item, workdir, options)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_worker_that_dies_fails_only_its_own_recording(tmp_path, workers):
+    src = _collection(tmp_path / "in", n=5, corrupt="c2")
+    out = tmp_path / "out"
+    summary = run_batch(discover(src), out, workers=workers, processor=dying_processor, progress=False)
+    status = {r.key: r.status for r in summary.results}
+    assert status == {"c1": DONE, "c2": FAILED, "c3": DONE, "c4": DONE, "c5": DONE}
+    assert "worker process died" in summary.failed[0].error
+    assert not list(out.glob(".*.partial"))
 
 
 class Interrupt:
