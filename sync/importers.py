@@ -153,14 +153,15 @@ def _text_score(cue_words: list[str], passage_words: list[str]) -> float:
     return hit / max(len(cue_words), min(len(passage_words), 2 * len(cue_words)))
 
 
-def _match_by_text(cue: ImportedCue, discourse: Discourse, after: int) -> int | None:
+def _match_by_text(cue: ImportedCue, passage_words: list[list[str]], index: dict[str, int], after: int) -> int | None:
     text = _ELLIPSIS.sub("", cue.plain)
-    if _CUE_ID.match(text):
-        return next((k for k, p in enumerate(discourse.passages()) if p.id == _CUE_ID.match(text).group(1)), None)
+    m = _CUE_ID.match(text)
+    if m:
+        return index.get(m.group(1))
     cue_words = _words(text)
     best, best_score = None, 0.5
-    for k, passage in enumerate(discourse.passages()):
-        score = _text_score(cue_words, _words(passage.text))
+    for k, words in enumerate(passage_words):
+        score = _text_score(cue_words, words)
         # A lecture moves forward through the text: on a tie prefer the first passage after the last match.
         bonus = 0.01 if k > after else 0.0
         if score + bonus > best_score:
@@ -179,6 +180,8 @@ def cues_to_alignment(
     """
     passages = discourse.passages()
     index = {p.id: k for k, p in enumerate(passages)}
+    paragraph_ids = {p.id for p in discourse.paragraphs}
+    passage_words: list[list[str]] | None = None  # normalised once, only if some cue needs text matching
     out: list[Cue] = []
     unmatched: list[str] = []
     last = -1
@@ -189,13 +192,15 @@ def cues_to_alignment(
         if m and m.group(1) in index:
             k = index[m.group(1)]
             kind = EXPLAINED if m.group(2) == "x" else READ
-        elif cue.id and _PARAGRAPH_ID.match(cue.id) and cue.id in {p.id for p in discourse.paragraphs}:
+        elif cue.id and _PARAGRAPH_ID.match(cue.id) and cue.id in paragraph_ids:
             raise ShiurError(
                 f"{source or 'cue file'}: line {cue.line}: cue {cue.id!r} is a paragraph (chapters) cue; "
                 "import the passages file instead"
             )
         else:
-            k = _match_by_text(cue, discourse, last)
+            if passage_words is None:
+                passage_words = [_words(p.text) for p in passages]
+            k = _match_by_text(cue, passage_words, index, last)
         if k is None:
             unmatched.append(f"line {cue.line}: {cue.id or cue.plain[:40]!r}")
             continue
