@@ -117,22 +117,41 @@ def _unique_keys(items: list[BatchItem]) -> list[BatchItem]:
     return items
 
 
-def discover_folder(folder: Path) -> list[BatchItem]:
-    audio = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
-    texts = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt")
-    by_stem = {p.stem: p for p in texts}
-    shared = texts[0] if len(texts) == 1 else None
+def _text_for(audio: Path, root: Path) -> Path | None:
+    """Same stem beside it; else the only .txt in its folder; else in each parent up to ``root``."""
+    same = audio.with_suffix(".txt")
+    if same.is_file():
+        return same
+    folder = audio.parent
+    while True:
+        texts = [p for p in folder.iterdir() if p.is_file() and p.suffix.lower() == ".txt"]
+        if len(texts) == 1:
+            return texts[0]
+        if texts or folder == root or root not in folder.parents:
+            return None
+        folder = folder.parent
+
+
+def discover_folder(folder: Path, recursive: bool = False) -> list[BatchItem]:
+    """Audio files in ``folder`` (and its sub-folders with ``recursive``), each with its text.
+
+    A sub-folder's recordings get keys prefixed with its path (``2023-shiur1``) so equal file
+    names in different years do not collide.
+    """
+    found = folder.rglob("*") if recursive else folder.iterdir()
+    audio = sorted(
+        p for p in found if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS and not p.name.startswith(".")
+    )
     items = []
     for a in audio:
-        text = by_stem.get(a.stem) or shared
+        text = _text_for(a, folder)
         problem = ""
         if text is None:
-            problem = (
-                f"no text for {a.name}: put {a.stem}.txt beside it (or a single .txt for the whole folder)"
-                if texts
-                else f"no discourse text (.txt) in {folder}"
-            )
-        items.append(BatchItem(key=slugify(a.stem), audio=a, text=text, metadata={"title": a.stem}, problem=problem))
+            problem = f"no text for {a.name}: put {a.stem}.txt beside it (or a single .txt for its folder)"
+        rel = a.relative_to(folder).with_suffix("")
+        items.append(
+            BatchItem(key=slugify("-".join(rel.parts)), audio=a, text=text, metadata={"title": a.stem}, problem=problem)
+        )
     if not items:
         raise ShiurError(f"{folder}: no audio files found (looked for {', '.join(AUDIO_EXTENSIONS)})")
     return _unique_keys(items)
@@ -192,13 +211,13 @@ def discover_manifest(path: Path) -> list[BatchItem]:
     return _rows_to_items(reader, path.parent, str(path))
 
 
-def discover(source: str | Path) -> list[BatchItem]:
-    """Items from a folder or a ``.csv`` / ``.json`` manifest."""
+def discover(source: str | Path, recursive: bool = False) -> list[BatchItem]:
+    """Items from a folder (with ``recursive``, its sub-folders too) or a ``.csv`` / ``.json`` manifest."""
     p = Path(source)
     if not p.exists():
         raise ShiurError(f"{p}: no such folder or manifest")
     if p.is_dir():
-        return discover_folder(p)
+        return discover_folder(p, recursive)
     if p.suffix.lower() in (".csv", ".json"):
         return discover_manifest(p)
     raise ShiurError(f"{p}: expected a folder of recordings or a .csv/.json manifest")
@@ -620,9 +639,10 @@ found read in the recording. shiur-sync {esc(__version__)}</span></small></p>
               help="Extra exports per recording, comma-separated: srt, txt, json, bundle, or all.")
 @click.option("--cue-text", default="text", show_default=True, metavar="SPEC",
               help="Cue text of the SRT/VTT exports: text, id, words or words:N.")
+@click.option("-r", "--recursive", is_flag=True, help="Also take recordings from SOURCE's sub-folders.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def batch_command(source: Path, outdir: Path, workers: int, model: str | None, language: str | None, formats: str,
-                  cue_text: str, quiet: bool) -> None:
+                  cue_text: str, recursive: bool, quiet: bool) -> None:
     """Sync a whole collection: SOURCE is a folder or a CSV/JSON manifest.
 
     \b
@@ -639,7 +659,7 @@ def batch_command(source: Path, outdir: Path, workers: int, model: str | None, l
         spec = str(CueText.parse(cue_text))
     except ValueError as e:
         raise ShiurError(str(e)) from None
-    items = discover(source)
+    items = discover(source, recursive)
     fmts = parse_formats(formats) if formats else ()
     opts = BatchOptions(model=model, language=language, formats=fmts, cue_text=spec)
     try:

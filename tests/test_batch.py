@@ -80,6 +80,27 @@ def test_folder_with_one_text_uses_it_for_all(tmp_path):
     assert {i.text.name for i in discover(tmp_path) if i.text} == {"maamar.txt"}
 
 
+def test_recursive_folder_keys_and_texts(tmp_path):
+    for year in ("5724", "5725", "5726"):
+        (tmp_path / year).mkdir()
+        (tmp_path / year / "shiur.mp3").write_bytes(b"x")
+    (tmp_path / "5724" / "maamar.txt").write_text(ENGLISH_TEXT, encoding="utf-8")  # the only text in its folder
+    (tmp_path / "5726" / "a.txt").write_text(ENGLISH_TEXT, encoding="utf-8")  # two texts, neither named
+    (tmp_path / "5726" / "b.txt").write_text(ENGLISH_TEXT, encoding="utf-8")  # after the recording: ambiguous
+    (tmp_path / "common.txt").write_text(ENGLISH_TEXT, encoding="utf-8")  # found by walking up from 5725/
+    (tmp_path / "top.mp3").write_bytes(b"x")
+    assert [i.audio.name for i in discover(tmp_path)] == ["top.mp3"]
+    items = discover(tmp_path, recursive=True)
+    texts = [(i.key, i.text.relative_to(tmp_path).as_posix() if i.text else None) for i in items]
+    assert texts == [
+        ("5724-shiur", "5724/maamar.txt"),
+        ("5725-shiur", "common.txt"),
+        ("5726-shiur", None),
+        ("top", "common.txt"),
+    ]
+    assert "no text for shiur.mp3" in items[2].problem
+
+
 def test_folder_item_without_text_fails_with_reason(tmp_path):
     (tmp_path / "a.mp3").write_bytes(b"x")
     (tmp_path / "b.mp3").write_bytes(b"x")
