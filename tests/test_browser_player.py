@@ -303,6 +303,12 @@ def test_controls_and_keyboard(open_page: Any, site: Site) -> None:
     page.keyboard.press(" ")
     page.wait_for_function("document.getElementById('audio').paused")
     assert page.get_attribute("#play", "aria-label") == "נגן · Play"
+    seek(page, 5.0)
+    page.focus("#seek")  # the timeline slider steps like the buttons
+    page.keyboard.press("ArrowRight")
+    assert state(page)["t"] == pytest.approx(15.0, abs=0.01)
+    page.keyboard.press("Home")
+    assert state(page)["t"] == pytest.approx(0.0, abs=0.01)
     page.select_option("#rate", "1.5")
     assert state(page)["rate"] == 1.5
     # Paragraph markers on the timeline, one per chapter cue, at the chapter's start.
@@ -352,6 +358,31 @@ def test_works_without_network(open_page: Any, site: Site) -> None:
     watch.check()
     page2, watch2 = open_page(site.base + "/")
     watch2.check()
+
+
+def test_accessibility_basics(open_page: Any, site: Site) -> None:
+    page, watch = open_page(site.url("long"))
+    assert page.evaluate("[document.documentElement.lang, document.documentElement.dir]") == ["he", "rtl"]
+    unnamed = page.evaluate("""() => Array.from(document.querySelectorAll("button, select, input, a[href]"))
+      .filter(el => el.getClientRects().length)
+      .filter(el => !(el.getAttribute("aria-label") || (el.labels && el.labels.length) || el.textContent.trim()))
+      .map(el => el.outerHTML.slice(0, 80))""")
+    assert unnamed == []
+    for selector in ("header[role=banner]", "main", "[role=region][aria-label]", "nav[aria-label]"):
+        assert page.locator(selector).count() >= 1, selector
+    # Keyboard order: the player's controls come before the 35 paragraph links.
+    order = []
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        order.append(page.evaluate("document.activeElement.id || document.activeElement.className"))
+    assert "play" in order and not any(o == "pn" for o in order[: order.index("play")])
+    # The current passage is marked for assistive technology, not only by colour.
+    seek(page, 2.5)
+    assert page.get_attribute("#p4\\.2", "aria-current") == "true"
+    assert "reading" in page.inner_text("#now-kind")
+    seek(page, 6.5)
+    assert "explaining" in page.inner_text("#now-kind")
+    watch.check()
 
 
 # --- screenshots -------------------------------------------------------------------------------

@@ -136,6 +136,15 @@
       dragging = false;
       self.seek(parseFloat(ui.seek.value));
     });
+    // The slider's own arrow step (0.1 s) is useless on a 3-hour class: step like the buttons do.
+    ui.seek.addEventListener("keydown", function (e) {
+      var d = { ArrowLeft: -10, ArrowDown: -10, ArrowRight: 10, ArrowUp: 10, PageDown: -60, PageUp: 60 }[e.key];
+      if (e.key === "Home") self.seek(0);
+      else if (e.key === "End") self.seek(a.duration || 0);
+      else if (d) self.skip(d);
+      else return;
+      e.preventDefault();
+    });
     a.addEventListener("loadedmetadata", function () {
       if (isFinite(a.duration)) {
         ui.seek.max = String(a.duration);
