@@ -285,6 +285,74 @@ def _language(conn: sqlite3.Connection, recording_id: int) -> str:
     return (row["language"] if row else None) or "he"
 
 
+# --- a batch's results into the library ------------------------------------------------------
+
+IMPORTED_LEDGER = "library-import.json"
+
+
+def import_batch(
+    conn: sqlite3.Connection, library_dir: str | Path, batch_dir: str | Path, published: bool = True
+) -> list[dict[str, str]]:
+    """Add every finished item of a ``shiur batch`` output folder to the library, once.
+
+    ``library-import.json`` in the batch folder remembers what was added, so running it again
+    after the batch is resumed adds only the new recordings.
+    """
+    from sync.batch import DONE, atomic_write_text, load_state
+
+    batch_dir = Path(batch_dir)
+    state = load_state(batch_dir)
+    if not state:
+        raise ShiurError(f"{batch_dir}: not a batch output folder (no batch-state.json)")
+    ledger_path = batch_dir / IMPORTED_LEDGER
+    try:
+        ledger: dict[str, str] = json.loads(ledger_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        ledger = {}
+    except ValueError as e:
+        raise ShiurError(f"{ledger_path}: damaged ({e}); move it away only if nothing was imported yet") from None
+    out: list[dict[str, str]] = []
+    for key, res in state.items():
+        if res.status != DONE:
+            continue
+        if key in ledger and library.get_recording(conn, ledger[key], include_unpublished=True) is not None:
+            out.append({"key": key, "slug": ledger[key], "status": "already in the library"})
+            continue
+        try:
+            did = library.add_discourse_file(conn, Path(res.text))
+            meta = res.metadata
+            rec = library.import_recording(
+                conn,
+                Path(library_dir),
+                batch_dir / key,
+                Path(res.audio),
+                did,
+                title=meta.get("title") or key,
+                lecturer=meta.get("lecturer", ""),
+                recorded_on=meta.get("recorded_on") or None,
+                published=published,
+            )
+            language = meta.get("language") or _batch_language(batch_dir / key)
+            if language:
+                conn.execute("UPDATE recordings SET language = ? WHERE id = ?", (language, rec.id))
+                conn.commit()
+        except ShiurError as e:
+            out.append({"key": key, "slug": "", "status": f"failed: {e}"})
+            continue
+        ledger[key] = rec.slug
+        atomic_write_text(ledger_path, json.dumps(ledger, ensure_ascii=False, indent=1))
+        out.append({"key": key, "slug": rec.slug, "status": "added"})
+    return out
+
+
+def _batch_language(item_dir: Path) -> str | None:
+    try:
+        doc = json.loads((item_dir / "transcript.json").read_text(encoding="utf-8"))
+        return doc.get("language") or None
+    except (OSError, ValueError):
+        return None
+
+
 # --- web -------------------------------------------------------------------------------------
 
 
@@ -475,3 +543,18 @@ def register_commands(cli: click.Group) -> None:
                    "the replaced files are kept under previous/")
         for u in a.meta.get("unmatched", []):
             click.echo(f"  not matched to any passage: {u}", err=True)
+
+    @cli.command("import-batch")
+    @click.argument("batch_dir", type=click.Path(file_okay=False, path_type=Path))
+    @click.option("--draft", is_flag=True, help="Add them unpublished (hidden from listeners until published).")
+    def import_batch_cmd(batch_dir: Path, draft: bool) -> None:
+        """Add the finished recordings of a `shiur batch` output folder to the web library (each once)."""
+        app, conn = _cli_app_conn()
+        try:
+            rows = import_batch(conn, app.config["LIBRARY_DIR"], batch_dir, published=not draft)
+        finally:
+            conn.close()
+        for r in rows:
+            click.echo(f"{r['key']}\t{r['slug']}\t{r['status']}")
+        added = sum(1 for r in rows if r["status"] == "added")
+        click.echo(f"{added} recordings added to the library", err=True)

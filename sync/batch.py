@@ -226,7 +226,7 @@ def discover(source: str | Path, recursive: bool = False) -> list[BatchItem]:
 # --------------------------------------------------------------------------- state
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
@@ -254,7 +254,7 @@ def load_state(outdir: Path) -> dict[str, ItemResult]:
 def save_state(outdir: Path, state: dict[str, ItemResult]) -> None:
     data = {"version": STATE_VERSION, "software": f"shiur-sync {__version__}", "items": {}}
     data["items"] = {k: asdict(v) for k, v in state.items()}
-    _atomic_write_text(outdir / STATE_NAME, json.dumps(data, ensure_ascii=False, indent=1))
+    atomic_write_text(outdir / STATE_NAME, json.dumps(data, ensure_ascii=False, indent=1))
 
 
 def _file_stamp(path: Path) -> tuple[int, float]:
@@ -567,9 +567,9 @@ def write_reports(outdir: Path, results: Sequence[ItemResult]) -> tuple[Path, Pa
     w.writeheader()
     w.writerows(rows)
     csv_path = outdir / REPORT_CSV
-    _atomic_write_text(csv_path, buf.getvalue())
+    atomic_write_text(csv_path, buf.getvalue())
     html_path = outdir / REPORT_HTML
-    _atomic_write_text(html_path, render_html(rows))
+    atomic_write_text(html_path, render_html(rows))
     return csv_path, html_path
 
 

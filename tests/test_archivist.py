@@ -248,3 +248,48 @@ def test_web_attach_needs_login_and_works(client, app, recording, synced, tmp_pa
     assert "attached 1 cues" in resp.get_data(as_text=True)
     cues = Alignment.load(_folder(app, recording) / "alignment.json").cues
     assert [(c.passage_id, c.start, c.end) for c in cues] == [("p3.1", 2.0, 6.0)]
+
+
+def english_processor(item, workdir, options):
+    """Stands in for transcribe + align in a batch: real output files for the item's own text."""
+    from archive_fixtures import sample_alignment
+
+    from sync.discourse import load_discourse
+    from sync.writers import SyncResult, write_outputs
+
+    if item.audio.stat().st_size == 0:
+        raise ValueError("empty recording")
+    d = load_discourse(item.text)
+    a = sample_alignment(d, n=2, explained=False)
+    names = ("passages.vtt", "paragraphs.vtt", "alignment.json")
+    write_outputs(SyncResult(d, a, None, {"model": "test"}), workdir, names)
+    return {"duration": a.duration, "passages": 2, "covered": 2, "mean_confidence": 0.5, "skipped": []}
+
+
+def test_import_batch_adds_finished_items_once(cli_env, app, tmp_path):
+    from archive_fixtures import ENGLISH_TEXT
+    from player_fixtures import tone_wav
+
+    from sync.batch import discover, run_batch
+
+    src = tmp_path / "collection"
+    src.mkdir()
+    for key in ("one", "two"):
+        tone_wav(src / f"{key}.wav", 2.0)
+    (src / "broken.wav").write_bytes(b"")
+    (src / "maamar.txt").write_text(ENGLISH_TEXT, encoding="utf-8")
+
+    out = tmp_path / "batch"
+    run_batch(discover(src), out, processor=english_processor, progress=False)
+    res = CliRunner().invoke(cli_env, ["import-batch", str(out), "--draft"])
+    assert res.exit_code == 0, res.output
+    assert "2 recordings added" in res.output
+    conn = connect(app.config["DATABASE"])
+    try:
+        recs = library.list_recordings(conn, include_unpublished=True)
+        assert sorted(r.title for r in recs) == ["one", "two"] and not any(r.published for r in recs)
+        assert len({r.discourse_id for r in recs}) == 1  # one shared text stored once
+    finally:
+        conn.close()
+    again = CliRunner().invoke(cli_env, ["import-batch", str(out)])
+    assert "0 recordings added" in again.output and again.output.count("already in the library") == 2
