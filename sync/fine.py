@@ -22,6 +22,7 @@ SKIP_WORD = -0.25
 SKIP_TOKEN = -0.35
 MATCH_BIAS = 0.5
 MIN_SIM = 0.45
+MERGE_MIN_SIM = 0.7
 
 
 @dataclass
@@ -41,6 +42,13 @@ def word_sim(a: str, b: str) -> float:
     sa, sb = hebrew.skeleton(a), hebrew.skeleton(b)
     skel = 0.9 if sa == sb else Indel.normalized_similarity(sa, sb) * 0.95
     return max(plain, skel)
+
+
+def _merge_sim(word: str, merged: str) -> float:
+    """Similarity of one heard word to several written words run together, if lengths fit."""
+    if len(word) < 0.7 * len(merged) or len(merged) < 0.7 * len(word):
+        return 0.0
+    return word_sim(word, merged)
 
 
 def token_sim(words: list[str], alt: tuple[str, ...]) -> float:
@@ -69,36 +77,46 @@ def align_region(
         return []
     neg = -1e9
     score = [[neg] * (m + 1) for _ in range(n + 1)]
-    back: list[list[tuple[int, int, int] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
+    # back[x][y] = (previous x, previous y, words used, similarity); words used 0 = a skip.
+    back: list[list[tuple[int, int, int, float] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
     score[0][0] = 0.0
     if free_lead:
         for x in range(1, n + 1):
             score[x][0] = 0.0
-            back[x][0] = (x - 1, 0, 0)
+            back[x][0] = (x - 1, 0, 0, 0.0)
+
+    def relax(x: int, y: int, cand: float, step: tuple[int, int, int, float]) -> None:
+        if cand > score[x][y]:
+            score[x][y] = cand
+            back[x][y] = step
+
     for x in range(n + 1):
         row = score[x]
         for y in range(m + 1):
             s = row[y]
             if s == neg:
                 continue
-            if x < n and s + SKIP_WORD > score[x + 1][y] and not (free_lead and y == 0):
-                score[x + 1][y] = s + SKIP_WORD
-                back[x + 1][y] = (x, y, 0)
-            if y < m:
-                if s + SKIP_TOKEN > row[y + 1]:
-                    row[y + 1] = s + SKIP_TOKEN
-                    back[x][y + 1] = (x, y, 0)
-                for alt in seq.alts[j0 + y]:
-                    ln = len(alt)
-                    if x + ln > n:
-                        continue
+            if x < n and not (free_lead and y == 0):
+                relax(x + 1, y, s + SKIP_WORD, (x, y, 0, 0.0))
+            if y >= m:
+                continue
+            relax(x, y + 1, s + SKIP_TOKEN, (x, y, 0, 0.0))
+            for alt in seq.alts[j0 + y]:
+                ln = len(alt)
+                if x + ln <= n:
                     sim = token_sim(keys[i0 + x : i0 + x + ln], alt)
-                    if sim < MIN_SIM:
-                        continue
-                    cand = s + (sim - MATCH_BIAS) * ln + 0.3
-                    if cand > score[x + ln][y + 1]:
-                        score[x + ln][y + 1] = cand
-                        back[x + ln][y + 1] = (x, y, ln)
+                    if sim >= MIN_SIM:
+                        relax(x + ln, y + 1, s + (sim - MATCH_BIAS) * ln + 0.3, (x, y, ln, sim))
+                if ln > 1 and x < n:
+                    # A maqaf pair heard as one word ("ויהי־כן" -> "ויהיכן").
+                    sim = _merge_sim(keys[i0 + x], "".join(alt))
+                    if sim >= MERGE_MIN_SIM:
+                        relax(x + 1, y + 1, s + (sim - MATCH_BIAS) * ln + 0.3, (x, y, 1, sim))
+            # Two short tokens written as one word ("כי טוב" -> "כתוב"), inside one passage.
+            if x < n and y + 1 < m and seq.passage_of[j0 + y] == seq.passage_of[j0 + y + 1]:
+                sim = _merge_sim(keys[i0 + x], "".join(seq.alts[j0 + y][0]) + "".join(seq.alts[j0 + y + 1][0]))
+                if sim >= MERGE_MIN_SIM:
+                    relax(x + 1, y + 2, s + (sim - MATCH_BIAS) * 2 + 0.6, (x, y, 1, sim))
     out: list[WordMatch] = []
     x, y = n, m
     if free_trail:
@@ -107,11 +125,11 @@ def align_region(
         b = back[x][y]
         if b is None:
             break
-        px, py, ln = b
-        if ln:
-            sim = token_sim(keys[i0 + px : i0 + px + ln], max(seq.alts[j0 + py], key=lambda a: len(a) == ln))
-            for k in range(ln):
-                out.append(WordMatch(i0 + px + k, j0 + py, sim))
+        px, py, used, sim = b
+        if used:
+            for tok in range(py, y):
+                for k in range(used):
+                    out.append(WordMatch(i0 + px + k, j0 + tok, sim))
         x, y = px, py
     out.reverse()
     return out
@@ -142,12 +160,12 @@ def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[Wo
                 matches.extend(align_region(keys, prev[0] + 1, a.i, seq, prev[1] + 1, a.j))
             matches.append(WordMatch(a.i, a.j, a.sim, anchor=True))
             prev = (a.i, a.j)
-    # Keep the transcript order; a word matched twice (shouldn't happen) keeps its first match.
-    seen: set[int] = set()
+    # Transcript order; one word may stand for two tokens (a merge), but each pair only once.
+    seen: set[tuple[int, int]] = set()
     uniq = []
-    for mt in sorted(matches, key=lambda w: w.i):
-        if mt.i in seen:
+    for mt in sorted(matches, key=lambda w: (w.i, w.j)):
+        if (mt.i, mt.j) in seen:
             continue
-        seen.add(mt.i)
+        seen.add((mt.i, mt.j))
         uniq.append(mt)
     return uniq
