@@ -374,12 +374,10 @@ def _transcribe(rep: Reporter, audio: Any, discourse: Any, language: str, outdir
 
 
 def transcribe_options(discourse: Any, language: str) -> Any:
-    """Whisper settings for a recording: its language, and the discourse's words as hints."""
-    from sync.transcribe import TranscribeOptions, vocabulary_hints
+    """The CLI's settings (``sync.pipeline``), so a class synced either way shares one cache entry."""
+    from sync.pipeline import DEFAULT_BIAS, options_for
 
-    prompt, hotwords = vocabulary_hints(discourse)
-    return TranscribeOptions(language=None if language in ("", "auto") else language, initial_prompt=prompt,
-                             hotwords=hotwords)
+    return options_for(language or "auto", DEFAULT_BIAS, discourse)
 
 
 def _shift(seg: Any, offset: float) -> None:
