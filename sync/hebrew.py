@@ -35,12 +35,15 @@ _GERESH_FORMS = str.maketrans({"\u05f3": "'", "\u2019": "'", "\u2018": "'", "\u0
 _LEADING = re.compile(r"^[^\w]+")
 _TRAILING = re.compile(r"[^\w']+$")
 _HEBREW_LETTER = re.compile(r"[\u05d0-\u05ea]")
+_DOUBLE_GERESH = re.compile(r"(?<=[\u05d0-\u05ea])''(?=[\u05d0-\u05ea])")
 _FOOTNOTE_DIGITS = re.compile(r"(?<=[\u05d0-\u05ea'\"])\d{1,3}$")
 
 
 def canonical_quotes(text: str) -> str:
     """Niqqud and cantillation removed; geresh as ASCII ', gershayim as ASCII "."""
-    return strip_marks(text).translate(_GERESH_FORMS)
+    text = strip_marks(text).translate(_GERESH_FORMS)
+    # Some typists write gershayim as two apostrophes between letters (משא''כ).
+    return _DOUBLE_GERESH.sub('"', text)
 
 
 def token_core(token: str) -> str:

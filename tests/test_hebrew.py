@@ -93,3 +93,9 @@ def test_similarity_prefers_full_vs_defective_spelling_match() -> None:
 def test_spelling_similarity_is_the_second_similarity() -> None:
     assert spelling_similarity("אלקימ", "אלוקימ") == 1.0
     assert spelling_similarity("ראשונ", "אחרונ") < 1.0
+
+
+def test_two_apostrophes_between_letters_are_gershayim() -> None:
+    assert canonical_quotes("משא''כ") == 'משא"כ'
+    assert token_core("משא''כ,") == 'משא"כ'
+    assert normalize("משא''כ") == "משאכ"

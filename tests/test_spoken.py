@@ -260,3 +260,7 @@ def test_bible_text_with_niqqud_has_no_unknown_abbreviations() -> None:
     d = parse_discourse("בְּרֵאשִׁ֖ית בָּרָ֣א אֱלֹהִ֑ים אֵ֥ת הַשָּׁמַ֖יִם וְאֵ֥ת הָאָֽרֶץ׃\n\nוַיִּיצֶר֩ יְהוָ֨ה אֱלֹהִ֜ים אֶת־הָֽאָדָ֗ם׃\n")
     assert unknown_abbreviations(d) == {}
     assert sum(abbreviation_sources(d).values()) == 0
+
+
+def test_two_apostrophe_gershayim_reads_like_gershayim() -> None:
+    assert ("מה", "שאינ", "כנ") in token_alternatives("משא''כ")
