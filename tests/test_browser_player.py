@@ -239,6 +239,9 @@ def test_deep_links(open_page: Any, site: Site) -> None:
     page.wait_for_timeout(150)
     s = state(page)
     assert s["t"] == pytest.approx(14.0, abs=0.01) and s["id"] == "p3.1"
+    assert page.evaluate("""["615", "10:15", "1:02:03", "1h2m3s", "90s", "2m", "x", ""].map(s => {
+        const t = window.ShiurPlayer.parseTime(s); return isNaN(t) ? null : t; })""") == [
+        615, 615, 3723, 3723, 90, 120, None, None]
     page, watch3 = open_page(site.url("long", "#p9.1"))
     page.wait_for_timeout(150)
     s = state(page)

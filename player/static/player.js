@@ -26,6 +26,17 @@
     return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
   }
 
+  // "615", "10:15", "1:02:03" or "1h2m3s" -> seconds (NaN if none of these).
+  function parseTime(s) {
+    s = (s || "").trim();
+    var m = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?$/.exec(s);
+    if (m && s && !/^\d+(\.\d+)?$/.test(s)) return (+m[1] || 0) * 3600 + (+m[2] || 0) * 60 + (+m[3] || 0);
+    if (/^\d+(:\d{1,2}){0,2}(\.\d+)?$/.test(s)) {
+      return s.split(":").reduce(function (acc, part) { return acc * 60 + parseFloat(part); }, 0);
+    }
+    return NaN;
+  }
+
   function store(key, value) {
     try {
       if (value === null) localStorage.removeItem(key);
@@ -83,6 +94,7 @@
     this.bindText();
     this.bindScroll();
     this.bindKeys();
+    this.bindMediaSession();
 
     var ready = [trackReady(this.passageTrackEl)];
     if (this.chapterTrackEl) ready.push(trackReady(this.chapterTrackEl));
@@ -509,6 +521,24 @@
     });
   };
 
+  // Lock-screen and headset controls on phones: a class is often heard with the screen off.
+  Player.prototype.bindMediaSession = function () {
+    var self = this, ms = navigator.mediaSession;
+    if (!ms || typeof MediaMetadata === "undefined") return;
+    var h1 = document.querySelector("h1");
+    ms.metadata = new MediaMetadata({ title: h1 ? h1.textContent.trim() : document.title, artist: this.root.dataset.lecturer || "" });
+    var actions = {
+      play: function () { self.audio.play(); },
+      pause: function () { self.audio.pause(); },
+      seekbackward: function () { self.skip(-10); },
+      seekforward: function () { self.skip(10); },
+      seekto: function (d) { self.seek(d.seekTime); },
+    };
+    Object.keys(actions).forEach(function (k) {
+      try { ms.setActionHandler(k, actions[k]); } catch (e) { /* action not supported here */ }
+    });
+  };
+
   // --- where to start ----------------------------------------------------------------------
 
   Player.prototype.notify = function (msg, action, onAction) {
@@ -530,7 +560,7 @@
   Player.prototype.startPosition = function () {
     var self = this;
     var params = new URLSearchParams(location.search);
-    var t = parseFloat(params.get("t"));
+    var t = parseTime(params.get("t"));
     if (isFinite(t) && t >= 0) { this.seek(t); return "time"; }
     if (this.followHash()) return "hash";
     var saved = load(this.resumeKey);
@@ -562,6 +592,7 @@
   window.ShiurPlayer = {
     init: function (root, opts) { return new Player(root, opts); },
     parseCueId: parseCueId,
+    parseTime: parseTime,
     fmt: fmt,
   };
 
