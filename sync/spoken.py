@@ -107,6 +107,10 @@ def _table_forms(table: AbbreviationTable, core: str) -> list[tuple[str, ...]] |
         if any(len(w) == 1 and w in LETTER_NAMES for w in phrase):
             # "פרק א" is said "perek alef": Whisper writes the letter's name.
             out.append(tuple(LETTER_NAMES[w] if len(w) == 1 and w in LETTER_NAMES else w for w in phrase))
+    value = gematria(_letters(core)) if '"' in core else None
+    if value is not None and 11 <= value <= 30:
+        # כ"ה, י"ט are days of the month as often as abbreviations ("כ"ה אלול").
+        out += _number_phrases(value)[:2]
     return out
 
 

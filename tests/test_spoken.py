@@ -264,3 +264,11 @@ def test_bible_text_with_niqqud_has_no_unknown_abbreviations() -> None:
 
 def test_two_apostrophe_gershayim_reads_like_gershayim() -> None:
     assert ("מה", "שאינ", "כנ") in token_alternatives("משא''כ")
+
+
+def test_day_of_month_letters_also_read_as_numbers() -> None:
+    alts = token_alternatives('כ"ה')
+    assert ("כנ", "הוא") in alts  # the abbreviation
+    assert ("עשרימ", "וחמישה") in alts  # כ"ה אלול
+    assert ("בעשרימ", "וחמישה") in token_alternatives('בכ"ה')
+    assert ("מכל", "מקומ") in token_alternatives('מ"מ') and len(token_alternatives('מ"מ')) == 2
