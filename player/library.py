@@ -466,9 +466,10 @@ def register_commands(cli: Any) -> None:
     @click.option("--lecturer", default="", help="Lecturer's name.")
     @click.option("--date", "recorded_on", default=None, help="Date of the class, YYYY-MM-DD.")
     @click.option("--model", default=None, help="Whisper model name or folder (default: the bundled base).")
+    @click.option("--language", default="he", show_default=True, help="Spoken language (Whisper code).")
     @click.option("--draft", is_flag=True, help="Keep it unpublished (hidden from listeners).")
     def add(audio: Path, text: Path, title: str, lecturer: str, recorded_on: str | None, model: str | None,
-            draft: bool) -> None:
+            language: str, draft: bool) -> None:
         """Sync a recording with its discourse and add it to the web library (transcribes: takes a while)."""
         import tempfile
 
@@ -479,7 +480,8 @@ def register_commands(cli: Any) -> None:
         try:
             did = add_discourse_file(conn, text)
             with tempfile.TemporaryDirectory(prefix="shiur-add-") as tmp:
-                sync_recording(audio, text, tmp, model=model, say=lambda m: click.echo(m, err=True))
+                sync_recording(audio, text, tmp, model=model, language=language,
+                               say=lambda m: click.echo(m, err=True))
                 rec = import_recording(conn, Path(app.config["LIBRARY_DIR"]), Path(tmp), audio, did, title,
                                        lecturer, recorded_on, published=not draft)
         finally:
