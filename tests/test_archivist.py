@@ -293,3 +293,8 @@ def test_import_batch_adds_finished_items_once(cli_env, app, tmp_path):
         conn.close()
     again = CliRunner().invoke(cli_env, ["import-batch", str(out)])
     assert "0 recordings added" in again.output and again.output.count("already in the library") == 2
+
+
+def test_player_page_links_to_the_downloads(client, recording):
+    page = client.get(f"/r/{recording.slug}").get_data(as_text=True)
+    assert f'href="/r/{recording.slug}/downloads"' in page
