@@ -3,7 +3,8 @@
 Whisper writes what it hears, so a token like שבר"ה is matched against "שבראש השנה", בחי' against
 "בחינת", רמ"ח against "רמח". Each written token gets a list of alternatives, each a tuple of
 normalised words (``sync.hebrew.normalize`` keys); the first alternative is always the written form
-itself. Sources, in order of trust:
+itself. The Name (יהוה) is read Adonai/Hashem, or Elohim where so pointed. Abbreviations, by
+source, in order of trust:
 
 1. the curated table (``sync.abbreviations``), the token as written;
 2. prefix letters (ו ב ד ה ל מ ש כ, up to four) before a table entry, by rule: the prefix joins
@@ -41,7 +42,7 @@ _LETTER = re.compile(r"[\u05d0-\u05ea]")
 KNOWN_SOURCES = frozenset({"table", "prefix", "year", "section", "aramaic", "numeral", "name"})
 # The Tetragrammaton is never said as written: a reader says Adonai (or "Hashem" in class), and
 # Elohim where it is pointed with Elohim's vowels (אֲדֹנָי יֱהֹוִה).
-_NAME_LETTERS = frozenset({"יהוה", "ייי"})
+_NAME_LETTERS = frozenset({"יהוה", "יי", "ייי"})  # the Name, and the yods prayer books print for it
 _HIRIQ = "\u05b4"
 
 
