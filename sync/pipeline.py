@@ -25,7 +25,13 @@ Progress = Callable[[float, float], None]
 Say = Callable[[str], None]
 
 DEFAULT_BIAS = "none"
-"""Vocabulary bias by default: "none", "prompt", "hotwords" or "both" (see bench/corpus.py)."""
+"""Vocabulary bias by default: "none", "prompt", "hotwords" or "both".
+
+Measured with bench/corpus.py on the three corpus cases (mean over cases, paragraphs.vtt):
+none and hotwords both read_acc 0.998, within1s 0.978, commentary 1.00; prompt 0.986 / 0.956 /
+0.87 and both 0.982 / 0.954 / 0.87 (the batched decoder sees the prompt in every window and
+writes text words into the commentary). Hotwords do not help and cost decoder time, so the
+default is none; the flag stays for other recordings and models."""
 BIAS_CHOICES = ("none", "prompt", "hotwords", "both")
 
 
