@@ -26,9 +26,10 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -407,7 +408,38 @@ def run_batch(
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    options = options or BatchOptions()
+    with _exclusive(outdir):
+        return _run_batch(items, outdir, workers, options or BatchOptions(), processor, progress, on_result)
+
+
+LOCK_NAME = ".batch.lock"
+
+
+@contextmanager
+def _exclusive(outdir: Path) -> Iterator[None]:
+    """One batch per output folder: a second run would overwrite the first one's state file."""
+    import fcntl
+
+    with open(outdir / LOCK_NAME, "a+") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ShiurError(f"{outdir}: another `shiur batch` is already writing into this folder") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _run_batch(
+    items: Sequence[BatchItem],
+    outdir: Path,
+    workers: int,
+    options: BatchOptions,
+    processor: Processor,
+    progress: bool,
+    on_result: Callable[[ItemResult], None] | None,
+) -> BatchSummary:
     state = load_state(outdir)
     # Leftovers of an interrupted run are never trusted.
     for leftover in outdir.glob(".*.partial"):

@@ -425,3 +425,16 @@ def test_real_batch_interrupted_with_ctrl_c_then_resumed(speech_collection, tmp_
     assert f"4 of 5 recordings done ({len(finished)} from an earlier run), 1 failed" in stdout
     after = load_state(out)
     assert {k: ((out / k / "batch-item.json").stat().st_mtime_ns, after[k].finished_at) for k in finished} == kept
+
+
+def test_a_second_batch_in_the_same_folder_is_refused(tmp_path):
+    import fcntl
+
+    src = _collection(tmp_path / "in", n=1, corrupt=None)
+    out = tmp_path / "out"
+    out.mkdir()
+    with open(out / ".batch.lock", "a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running batch holds it
+        with pytest.raises(ShiurError, match="another `shiur batch` is already writing"):
+            run_batch(discover(src), out, processor=fake_processor, progress=False)
+    assert run_batch(discover(src), out, processor=fake_processor, progress=False).results[0].status == DONE
