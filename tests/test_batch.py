@@ -190,7 +190,7 @@ def test_an_unexpected_crash_leaves_no_partial_output(tmp_path):
     summary = run_batch(discover(src), out, processor=crashing_processor, progress=False)
     assert summary.results[0].status == FAILED
     assert summary.results[0].error == "RuntimeError: decoder crashed"
-    assert sorted(p.name for p in out.iterdir()) == sorted([STATE_NAME, REPORT_CSV, REPORT_HTML])
+    assert sorted(p.name for p in out.iterdir()) == sorted([STATE_NAME, REPORT_CSV, REPORT_HTML, ".batch.lock"])
 
 
 def dying_processor(item: BatchItem, workdir: Path, options: BatchOptions) -> dict:
