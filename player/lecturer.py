@@ -302,7 +302,10 @@ def upload() -> Any:
         for f in request.files.values():
             f.close()
     flash("ההקלטה הועלתה ונכנסה לתור העיבוד. / Uploaded; processing has been queued.")
-    return redirect(url_for("lecturer.review", slug=rec_slug))
+    target = url_for("lecturer.review", slug=rec_slug)
+    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+        return jsonify(redirect=target)
+    return redirect(target)
 
 
 def _validate(values: dict[str, str], audio: FileStorage | None, text_file: FileStorage | None,

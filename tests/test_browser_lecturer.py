@@ -75,6 +75,15 @@ def test_upload_process_correct_publish_listen(app, live, tmp_path):
             page.click("button[type=submit]")
             page.wait_for_url("**/lecturer/")
 
+            # A wrong file is refused in plain words, before anything is queued.
+            page.goto(base + "/lecturer/upload")
+            notes = tmp_path / "notes.mp3"
+            notes.write_text("these are lecture notes, not a recording\n" * 50)
+            page.set_input_files("input[name=audio]", str(notes))
+            page.fill("input[name=title]", "Wrong file")
+            page.click("#upload-submit")
+            expect(page.locator("#upload-errors")).to_contain_text("notes.mp3: not an audio file")
+
             page.goto(base + "/lecturer/upload")
             page.set_input_files("input[name=audio]", str(speech.path))
             page.fill("input[name=title]", "Browser class")
@@ -83,6 +92,7 @@ def test_upload_process_correct_publish_listen(app, live, tmp_path):
             page.select_option("select[name=language]", "en")
             page.check("input[name=text_source][value=paste]")
             page.fill("textarea[name=text_paste]", LESSON_TEXT)
+            page.screenshot(path=str(tmp_path / "upload.png"), full_page=True)
             page.click("#upload-submit")
             page.wait_for_url("**/lecturer/r/**")
             slug = page.url.rstrip("/").rsplit("/", 1)[1]
@@ -107,7 +117,17 @@ def test_upload_process_correct_publish_listen(app, live, tmp_path):
             expect(page.locator('#review-rows tr[data-passage="p2.1"]')).to_have_attribute(
                 "data-start", str(corrected))
             expect(page.locator("#history")).to_contain_text("set_start")
+            # The selection survives the page's reload: nudge it, then undo the nudge.
+            expect(page.locator("#sel-passage")).to_have_text("p2.1")
+            page.click("#nudge-fwd")
+            expect(page.locator('#review-rows tr[data-passage="p2.1"]')).to_have_attribute(
+                "data-start", str(round(corrected + 0.5, 2)))
+            page.click("#undo")
+            expect(page.locator('#review-rows tr[data-passage="p2.1"]')).to_have_attribute(
+                "data-start", str(corrected))
+            expect(page.locator("#history")).to_contain_text("undid")
 
+            page.screenshot(path=str(tmp_path / "review.png"))
             page.click("#publish")
             expect(page.locator("#pub-state")).to_contain_text("Published")
 

@@ -21,12 +21,43 @@
     });
   }
   var form = document.getElementById("upload-form");
-  if (form) {
-    form.addEventListener("submit", function () {
-      var p = document.getElementById("upload-progress");
-      p.hidden = false;
-      p.textContent = "מעלה… אל תסגרו את הדף · Uploading… keep this page open";
-      document.getElementById("upload-submit").disabled = true;
+  if (form && window.FormData && window.XMLHttpRequest) {
+    // Sent by XHR only to show how much of a (possibly 2 GB) file has gone up; without script
+    // the same form posts normally.
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var note = document.getElementById("upload-progress");
+      var bar = document.getElementById("upload-bar");
+      var submit = document.getElementById("upload-submit");
+      note.hidden = false;
+      bar.hidden = false;
+      submit.disabled = true;
+      note.textContent = "מעלה… אל תסגרו את הדף · Uploading… keep this page open";
+      var xhr = new XMLHttpRequest();
+      xhr.open("POST", form.action);
+      xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+      xhr.upload.addEventListener("progress", function (e) {
+        if (!e.lengthComputable) return;
+        var pct = Math.floor(100 * e.loaded / e.total);
+        bar.value = pct;
+        note.textContent = pct < 100
+          ? "מעלה " + pct + "% · Uploading " + pct + "%"
+          : "בודק את הקבצים… · Checking the files…";
+      });
+      xhr.addEventListener("load", function () {
+        var data = null;
+        try { data = JSON.parse(xhr.responseText); } catch (e) { /* an HTML page: the form with errors */ }
+        if (xhr.status < 400 && data && data.redirect) { location.href = data.redirect; return; }
+        document.open();
+        document.write(xhr.responseText);
+        document.close();
+      });
+      xhr.addEventListener("error", function () {
+        note.textContent = "ההעלאה נכשלה (החיבור נותק). נסו שוב. · The upload failed (connection lost); try again.";
+        submit.disabled = false;
+        bar.hidden = true;
+      });
+      xhr.send(new FormData(form));
     });
   }
 
@@ -37,6 +68,7 @@
   var startState = review.dataset.state;
   var audio = document.getElementById("audio");
   var timeKey = "shiur-review-time:" + review.dataset.slug;
+  var selKey = "shiur-review-selected:" + review.dataset.slug;
 
   if (audio) {
     var saved = sessionStorage.getItem(timeKey);
@@ -131,6 +163,7 @@
       });
     }).then(function () {
       if (audio) sessionStorage.setItem(timeKey, String(audio.currentTime));
+      if (selected) sessionStorage.setItem(selKey, selected);
       location.reload();
     }).catch(function (e) { say(e.message); });
   }
@@ -151,6 +184,11 @@
   });
   var notRead = document.getElementById("not-read");
   if (notRead) notRead.addEventListener("click", function () { edit({action: "not_read"}); });
+  var keep = sessionStorage.getItem(selKey);
+  if (keep) {
+    sessionStorage.removeItem(selKey);
+    if (document.getElementById(keep)) select(keep, false);
+  }
   var undo = document.getElementById("undo");
   if (undo) undo.addEventListener("click", function () { post(review.dataset.undoUrl, {}); });
 })();
