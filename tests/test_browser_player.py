@@ -329,7 +329,7 @@ def test_resume_where_the_listener_left_off(open_page: Any, site: Site) -> None:
     page.click("#play")  # pausing saves the position
     t = state(page)["t"]
     page.reload()
-    page.wait_for_function("window.shiurPlayer.track !== undefined")
+    page.wait_for_function("window.shiurPlayer && window.shiurPlayer.track !== undefined")
     page.wait_for_timeout(150)
     s = state(page)
     assert s["t"] == pytest.approx(t, abs=0.1) and s["id"] == "p2.2"
