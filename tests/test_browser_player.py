@@ -194,6 +194,8 @@ def test_highlight_changes_at_cue_boundaries(open_page: Any, site: Site) -> None
     expected = [(k, t) for k, t in timeline if 2.4 < t < 13.8]
     got = [(c["key"], c["t"]) for c in changes if c["t"] > 2.45]
     assert [k for k, _ in got] == [k for k, _ in expected], changes
+    lags = {k: round((t - st) * 1000) for (k, t), (_, st) in zip(got, expected, strict=True)}
+    print("highlight lag after cue start (ms):", lags)
     for (key, t), (_, start) in zip(got, expected, strict=True):
         assert start - 0.02 <= t <= start + TOLERANCE, f"{key}: highlighted at {t:.3f}, cue starts {start}"
     # The current word moves too (timings are spread evenly over a read cue in the fixture).
