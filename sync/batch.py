@@ -417,18 +417,22 @@ LOCK_NAME = ".batch.lock"
 
 @contextmanager
 def _exclusive(outdir: Path) -> Iterator[None]:
-    """One batch per output folder: a second run would overwrite the first one's state file."""
+    """One batch per output folder: a second run would overwrite the first one's state file.
+
+    A POSIX record lock (``lockf``), not ``flock``: forked workers do not inherit it, so a worker
+    that outlives an interrupted batch for a moment cannot block the rerun.
+    """
     import fcntl
 
     with open(outdir / LOCK_NAME, "a+") as lock:
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+            fcntl.lockf(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
             raise ShiurError(f"{outdir}: another `shiur batch` is already writing into this folder") from None
         try:
             yield
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            fcntl.lockf(lock, fcntl.LOCK_UN)
 
 
 def _run_batch(

@@ -427,14 +427,31 @@ def test_real_batch_interrupted_with_ctrl_c_then_resumed(speech_collection, tmp_
     assert {k: ((out / k / "batch-item.json").stat().st_mtime_ns, after[k].finished_at) for k in finished} == kept
 
 
+HOLD_LOCK = """
+import fcntl, sys, time
+f = open(sys.argv[1], "a+")
+fcntl.lockf(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+print("locked", flush=True)
+time.sleep(60)
+"""
+
+
 def test_a_second_batch_in_the_same_folder_is_refused(tmp_path):
-    import fcntl
+    import subprocess
+    import sys
 
     src = _collection(tmp_path / "in", n=1, corrupt=None)
     out = tmp_path / "out"
     out.mkdir()
-    with open(out / ".batch.lock", "a+") as held:
-        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as a running batch holds it
+    # A record lock is per process, so the running batch must be another process.
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(out / ".batch.lock")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         with pytest.raises(ShiurError, match="another `shiur batch` is already writing"):
             run_batch(discover(src), out, processor=fake_processor, progress=False)
+    finally:
+        holder.kill()
+        holder.wait()
     assert run_batch(discover(src), out, processor=fake_processor, progress=False).results[0].status == DONE
