@@ -294,3 +294,61 @@ def test_sigkill_mid_transcription_then_restart(app, tmp_path, own_transcript_ca
         assert any(e <= checkpoint for e in ends)
     for n, start in enumerate(speech.starts, 1):
         assert abs(firsts[f"p{n}"] - start) < 2.0, (n, firsts, speech.starts)
+
+
+def _fake_transcribe(audio, model, language=None, options=None, **_kwargs):
+    """Stands in for Whisper: three segments over the clip, a little time apart."""
+    from sync.transcribe import TranscribeInfo
+
+    duration = len(audio) / 16000
+
+    def segments():
+        for i in range(3):
+            time.sleep(0.3)
+            a, b = round(duration * i / 3, 3), round(duration * (i + 1) / 3, 3)
+            yield Segment(a, b, "shalom", [Word(a, b, "shalom", 0.9)])
+
+    return segments(), TranscribeInfo(duration=duration, language="en")
+
+
+def test_progress_reports_percent_and_eta(app, conn, tmp_path, monkeypatch, own_transcript_cache):
+    from player_fixtures import tone_wav
+
+    monkeypatch.setattr("sync.transcribe.load_model", lambda *_a, **_k: (object(), "fake"))
+    monkeypatch.setattr("sync.transcribe.transcribe", _fake_transcribe)
+    seen: list[tuple[float, float | None, str]] = []
+    real = jobs.Reporter.progress
+
+    def spy(self, percent, eta, message="", force=False):
+        seen.append((percent, eta, message))
+        real(self, percent, eta, message, force=True)
+
+    monkeypatch.setattr(jobs.Reporter, "progress", spy)
+    add_user(app)
+    client = app.test_client()
+    resp = client.post("/lecturer/upload", content_type="multipart/form-data",
+                       data=upload_form(login(client), tone_wav(tmp_path / "t.wav", 9.0)))
+    assert resp.status_code == 302
+    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    during = [(p, e) for p, e, m in seen if "transcribing" in m]
+    assert [round(p) for p, _ in during] == [0, 33, 67, 100]
+    assert during[1][1] is not None and during[1][1] > 0  # an ETA once there is a rate to go by
+    assert during[-1][1] == 0
+    row = conn.execute("SELECT * FROM jobs").fetchone()
+    assert row["state"] in (jobs.DONE, jobs.FAILED)  # the aligner may find nothing in "shalom"
+    assert Transcript.load(Path(app.config["LIBRARY_DIR"]) / resp.headers["Location"].rsplit("/", 1)[1]
+                           / "transcript.json").model == "fake"
+
+
+def test_start_worker_hook(app, monkeypatch):
+    monkeypatch.setenv("SHIUR_NO_WORKER", "1")
+    assert jobs.start_worker(app) is None
+    monkeypatch.delenv("SHIUR_NO_WORKER")
+    proc = jobs.start_worker(app)
+    try:
+        assert proc is not None
+        time.sleep(0.5)
+        assert proc.poll() is None  # running, waiting for work
+    finally:
+        proc.terminate()
+        proc.wait(10)
