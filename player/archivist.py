@@ -12,6 +12,7 @@ edits already saved.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import os
@@ -177,20 +178,13 @@ def catalogue_rows(conn: sqlite3.Connection, library_dir: str | Path, include_un
     rows = []
     for r in conn.execute(sql).fetchall():
         folder = Path(library_dir) / (r["outdir"] or r["slug"])
-        doc: dict[str, Any] = {}
-        try:
-            doc = json.loads((folder / "alignment.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            pass
+        summary = _alignment_summary(folder / "alignment.json")
         did = r["discourse_id"]
         if did is not None and did not in passages_of:
             passages_of[did] = len(parse_discourse(r["discourse_text"] or "").passages())
         n_passages = passages_of.get(did, 0) if did is not None else 0
-        cues = doc.get("cues", [])
-        read = [c for c in cues if c.get("kind", "read") == "read"]
-        covered = len({c["passage_id"] for c in read})
-        confs = [float(c.get("confidence", 0.0)) for c in read]
-        meta = doc.get("meta", {})
+        doc = summary is not None
+        covered, confs, n_cues, n_skipped, meta = summary or (0, [], 0, 0, {})
         rows.append(
             {
                 "slug": r["slug"],
@@ -208,17 +202,40 @@ def catalogue_rows(conn: sqlite3.Connection, library_dir: str | Path, include_un
                 "covered": covered if doc else "",
                 "coverage_pct": round(100.0 * covered / n_passages, 1) if doc and n_passages else "",
                 "mean_confidence": round(sum(confs) / len(confs), 4) if confs else "",
-                "skipped_count": len(doc.get("skipped", [])) if doc else "",
-                "cues": len(cues) if doc else "",
+                "skipped_count": n_skipped if doc else "",
+                "cues": n_cues if doc else "",
                 "model": meta.get("model", ""),
                 "software": meta.get("software", ""),
-                "source": meta.get("source", "whisper" if doc else ""),
+                "source": meta.get("source") or ("whisper" if doc else ""),
                 "audio_file": r["audio_path"] or "",
                 "audio_sha256": meta.get("audio_sha256", ""),
                 "folder": r["outdir"] or r["slug"],
             }
         )
     return rows
+
+
+def _alignment_summary(path: Path) -> tuple[int, list[float], int, int, dict[str, Any]] | None:
+    """(passages read, read-cue confidences, cues, skipped, meta) of an alignment.json, or None."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return _summary_cached(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=4096)
+def _summary_cached(path: str, _mtime_ns: int, _size: int) -> tuple[int, list[float], int, int, dict[str, Any]] | None:
+    # Keyed by mtime and size: a catalogue of thousands of recordings re-reads only what changed.
+    try:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    cues = doc.get("cues", [])
+    read = [c for c in cues if c.get("kind", "read") == "read"]
+    meta = {k: doc.get("meta", {}).get(k, "") for k in ("model", "software", "source", "audio_sha256")}
+    covered = len({c["passage_id"] for c in read})
+    return covered, [float(c.get("confidence", 0.0)) for c in read], len(cues), len(doc.get("skipped", [])), meta
 
 
 def catalogue_csv(rows: Sequence[dict]) -> str:

@@ -134,7 +134,7 @@ def test_catalogue_csv_and_json(client, recording):
     # PLAN reads all 6 passages; 8 cues with confidence 0.9.
     assert (row["passages"], row["covered"], row["coverage_pct"], row["cues"]) == ("6", "6", "100.0", "8")
     assert float(row["mean_confidence"]) == pytest.approx(0.9)
-    assert row["model"] == "test" and row["audio_file"] == recording.audio_path
+    assert row["model"] == "test" and row["audio_file"] == recording.audio_path and row["source"] == "whisper"
 
     doc = json.loads(client.get("/catalogue.json").data)
     assert doc["software"].startswith("shiur-sync ") and doc["recordings"][0]["slug"] == recording.slug
