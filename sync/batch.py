@@ -389,7 +389,9 @@ class BatchSummary:
 def _progress(total: int, initial: int, enabled: bool):
     from tqdm import tqdm
 
-    return tqdm(total=total, initial=initial, unit="rec", desc="batch", disable=not enabled, file=sys.stderr)
+    # A redrawn bar only on a terminal; a log (cron, CI) gets one line per recording instead.
+    tty = sys.stderr.isatty()
+    return tqdm(total=total, initial=initial, unit="rec", desc="batch", disable=not (enabled and tty), file=sys.stderr)
 
 
 def run_batch(
@@ -456,7 +458,11 @@ def _run_batch(
         state[res.key] = res
         save_state(outdir, state)
         bar.update(1)
-        if res.status != DONE and progress:
+        if progress and bar.disable:
+            n = sum(1 for it in items if it.key in state)
+            what = "done" if res.status == DONE else f"failed: {res.error}"
+            print(f"batch {n}/{len(items)}: {res.key}: {what}", file=sys.stderr, flush=True)
+        elif res.status != DONE and progress:
             bar.write(f"failed: {res.key}: {res.error}")
         if on_result is not None:
             on_result(res)
