@@ -119,10 +119,7 @@ def test_no_cache_option_retranscribes(clip, private_cache, monkeypatch):
 
 
 def test_vocabulary_hints_strip_marks():
-    d = parse_discourse(
-        "בְּרֵאשִׁ֖ית בָּרָ֣א אֱלֹהִ֑ים אֵ֥ת הַשָּׁמַ֖יִם וְאֵ֥ת הָאָֽרֶץ׃\n\n"
-        "וַיֹּ֥אמֶר אֱלֹהִ֖ים יְהִ֣י א֑וֹר וַֽיְהִי־אֽוֹר׃\n"
-    )
+    d = parse_discourse("בְּרֵאשִׁ֖ית בָּרָ֣א אֱלֹהִ֑ים אֵ֥ת הַשָּׁמַ֖יִם וְאֵ֥ת הָאָֽרֶץ׃\n\nוַיֹּ֥אמֶר אֱלֹהִ֖ים יְהִ֣י א֑וֹר וַֽיְהִי־אֽוֹר׃\n")
     prompt, hotwords = vocabulary_hints(d)
     assert prompt.startswith("בראשית ברא אלהים")
     assert "ויהי אור" in prompt  # the maqaf separates words as speech does
@@ -170,3 +167,41 @@ def test_blocks_give_the_same_words_as_one_pass(clip):
     second = [w for w in words if w.start > len(audio) / 16_000 + 1]
     assert "fox" in " ".join(w.text.lower() for w in second)
     assert info.duration == pytest.approx(len(twice) / 16_000)
+
+
+def test_looping_chunk_is_decoded_again(monkeypatch):
+    """A batched chunk that degenerates into a repetition loop is re-decoded sequentially."""
+    import faster_whisper
+    import numpy as np
+
+    def fw_segment(start, end, text):
+        word = types.SimpleNamespace(start=start, end=end, word=text.split()[0], probability=0.9)
+        return types.SimpleNamespace(
+            start=start, end=end, text=text, words=[word], avg_logprob=-0.3, no_speech_prob=0.0
+        )
+
+    fw_info = types.SimpleNamespace(language="he", language_probability=1.0, duration=60.0, duration_after_vad=60.0)
+    calls = []
+
+    class FakePipeline:
+        def __init__(self, model):
+            pass
+
+        def transcribe(self, audio, language=None, batch_size=8, temperature=0.0, word_timestamps=False):
+            segs = [fw_segment(0.0, 20.0, "בראשית ברא אלהים"), fw_segment(20.0, 50.0, "והיו לאותות" + "ו" * 200)]
+            return iter(segs), fw_info
+
+    class FakeModel:
+        def transcribe(self, audio, language=None, temperature=(0.0,), word_timestamps=False):
+            calls.append((len(audio) / 16_000, temperature))
+            return iter([fw_segment(1.0, 5.0, "והיו למאורת"), fw_segment(6.0, 9.0, "ויעש אלהים")]), fw_info
+
+    monkeypatch.setattr(faster_whisper, "BatchedInferencePipeline", FakePipeline)
+    audio = np.zeros(16_000 * 60, dtype=np.float32)
+    segments, _ = transcribe.transcribe(audio, FakeModel(), "he")
+    out = [(s.start, s.text) for s in segments]
+    assert len(calls) == 1
+    assert calls[0][0] == pytest.approx(30.4, abs=0.01)  # the chunk plus 0.2 s either side
+    assert len(calls[0][1]) > 1  # with the temperature fallback
+    assert out == [(0.0, "בראשית ברא אלהים"), (20.8, "והיו למאורת"), (25.8, "ויעש אלהים")]
+    assert transcribe.compression_ratio("ו" * 200) > transcribe.LOOP_COMPRESSION_RATIO
