@@ -292,3 +292,23 @@ def test_logged_in_post_without_csrf_is_refused(app, lecturer_client, recording)
     assert _edit(type("C", (), {"post": lecturer_client.post, "token": "forged"})(), recording.slug,
                  action="set_start", passage_id="p2.1", time=1.0).status_code == 400
     assert _rows(app, "SELECT * FROM edits") == []
+
+
+def test_failed_job_shows_reason_and_retry(app, lecturer_client, tone):
+    from player import jobs
+
+    resp = lecturer_client.post("/lecturer/upload", data=upload_form(lecturer_client.token, tone),
+                                content_type="multipart/form-data")
+    slug = resp.headers["Location"].rsplit("/", 1)[1]
+    conn = connect(app.config["DATABASE"])
+    try:
+        job = jobs.claim(conn)
+        jobs._set(conn, job["id"], state=jobs.FAILED, error="the recording is silent")
+    finally:
+        conn.close()
+    html = lecturer_client.get(f"/lecturer/r/{slug}").get_data(as_text=True)
+    assert "the recording is silent" in html and 'id="retry"' in html
+    assert lecturer_client.get(f"/lecturer/r/{slug}/status.json").get_json()["error"] == "the recording is silent"
+    assert lecturer_client.post(f"/lecturer/r/{slug}/retry", data={"csrf_token": lecturer_client.token}).status_code == 302
+    status = lecturer_client.get(f"/lecturer/r/{slug}/status.json").get_json()
+    assert (status["state"], status["error"]) == ("queued", None)
