@@ -20,6 +20,7 @@ Then e.g. ``python ../shared/corpus/score.py bench/out/remix/remix-gen1-long OUT
 from __future__ import annotations
 
 import argparse
+import bisect
 import json
 import os
 import random
@@ -92,8 +93,16 @@ def save_ogg(signal: np.ndarray, path: Path) -> None:
     pcm = (np.clip(signal, -1.0, 1.0) * 32767.0).astype(np.int16)
     seg = _pydub()(pcm.tobytes(), frame_rate=SR, sample_width=2, channels=1)
     tmp = path.with_suffix(".tmp.ogg")
-    seg.export(str(tmp), format="ogg", codec="libopus", bitrate="32k")
-    tmp.replace(path)
+    # bitexact: no random Ogg serial number, so the same case gives the same bytes and the
+    # transcript cache (keyed by the audio's hash) saves re-transcribing it
+    seg.export(
+        str(tmp), format="ogg", codec="libopus", bitrate="32k",
+        parameters=["-fflags", "+bitexact", "-flags:a", "+bitexact"],
+    )
+    if path.is_file() and path.read_bytes() == tmp.read_bytes():
+        tmp.unlink()
+    else:
+        tmp.replace(path)
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,7 +413,22 @@ def score_pipeline(case_dir: Path) -> dict[str, Any]:
             capture_output=True, text=True, check=True,
         )
         scores[vtt] = json.loads(r.stdout)
-    return {"cached": res.cached, "wall": wall, "timings": res.timings, **scores}
+    truth = json.loads((case_dir / "truth.json").read_text(encoding="utf-8"))
+    lost = unheard_reads(truth, res.result.transcript.words() if res.result.transcript else [])
+    return {"cached": res.cached, "wall": wall, "timings": res.timings, "unheard": lost, **scores}
+
+
+def unheard_reads(truth: dict[str, Any], words: list[Any]) -> list[int]:
+    """Read segments (their paragraphs) in which the transcript has at most 2 words: lost by
+    the recogniser, so no aligner can place them; tells transcription losses from alignment ones."""
+    starts = sorted(w.start for w in words)
+    out = []
+    for s in truth["segments"]:
+        if s["kind"] == "read":
+            n = bisect.bisect_left(starts, s["end"]) - bisect.bisect_left(starts, s["start"] - 0.3)
+            if n <= 2:
+                out.append(s["paragraph"])
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -426,7 +450,8 @@ def main(argv: list[str] | None = None) -> None:
             row = score_pipeline(OUT / name)
             t = row["timings"]
             how = "cached transcript" if row["cached"] else f"transcribe {t.get('transcribe', 0):.0f} s"
-            print(f"  pipeline: {how}, align {t.get('align', 0):.2f} s", flush=True)
+            print(f"  pipeline: {how}, align {t.get('align', 0):.2f} s; read segments the transcript "
+                  f"missed (<= 2 words): {row['unheard'] or 'none'}", flush=True)
             for vtt in ("paragraphs.vtt", "passages.vtt"):
                 print(f"  {vtt:15s} {row[vtt]['summary']}", flush=True)
     print(f"wrote {OUT}/<case>/audio.ogg, text.txt, truth.json")
