@@ -472,22 +472,28 @@ def _run_batch(
         # the out-of-memory killer) then takes down that worker, not the batch.
         remaining = list(todo)
         isolate = workers <= 1
+        fruitless = 0
         while remaining:
             if isolate:
-                lost = _pool_pass(remaining, 1, 1, processor, outdir, options, record)
+                lost, in_flight = _pool_pass(remaining, 1, 1, processor, outdir, options, record)
             else:
-                lost = _pool_pass(remaining, workers, workers * 2, processor, outdir, options, record)
+                lost, in_flight = _pool_pass(remaining, workers, workers * 2, processor, outdir, options, record)
             if not lost:
                 break
-            if isolate:
-                # One item at a time: the first lost item is the one whose worker died.
-                record(_worker_died(lost[0], outdir))
-                remaining = lost[1:]
+            progressed = len(lost) < len(remaining)
+            if len(in_flight) == 1:
+                # Only one recording was being processed when its worker died: that one is the cause.
+                record(_worker_died(in_flight[0], outdir))
+                lost.remove(in_flight[0])
                 isolate = workers <= 1
+                progressed = True
             else:
-                # Several items were in flight: rerun them one by one to find the culprit.
-                remaining = lost
+                # Several (or none) were in flight: rerun one at a time to find the cause.
                 isolate = True
+            fruitless = 0 if progressed else fruitless + 1
+            if fruitless >= 3:
+                raise ShiurError("batch worker processes keep dying before they start (out of memory?)")
+            remaining = lost
     finally:
         bar.close()
         ordered = [state[it.key] for it in items if it.key in state]
@@ -514,6 +520,19 @@ def _worker_died(item: BatchItem, outdir: Path) -> ItemResult:
     )
 
 
+def _drain(pending: dict[Future[ItemResult], BatchItem], record: Callable[[ItemResult], None]) -> list[BatchItem]:
+    """After a worker died: record what finished anyway; return the rest, in submission order."""
+    wait(pending)
+    lost = []
+    for fut, it in list(pending.items()):
+        del pending[fut]
+        if isinstance(fut.exception(), BrokenProcessPool):
+            lost.append(it)
+        else:
+            record(fut.result())
+    return lost
+
+
 def _pool_pass(
     items: Sequence[BatchItem],
     workers: int,
@@ -522,11 +541,12 @@ def _pool_pass(
     outdir: Path,
     options: BatchOptions,
     record: Callable[[ItemResult], None],
-) -> list[BatchItem]:
+) -> tuple[list[BatchItem], list[BatchItem]]:
     """Run ``items`` in a process pool, recording each result as it arrives.
 
     Returns the items left without a result because a worker process died (which breaks the
-    whole pool), in submission order; an empty list when all were recorded.
+    whole pool), in submission order, and those of them that were being processed at that moment;
+    two empty lists when all were recorded.
     """
     ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
     queue = list(items)
@@ -536,21 +556,21 @@ def _pool_pass(
         while queue or pending:
             # Submit lazily so an interruption leaves few queued items to cancel.
             while queue and len(pending) < max_pending:
-                it = queue.pop(0)
-                pending[pool.submit(_run_one, processor, it, outdir, options)] = it
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in [f for f in pending if f in done]:
                 try:
-                    res = fut.result()
+                    fut = pool.submit(_run_one, processor, queue[0], outdir, options)
                 except BrokenProcessPool:
-                    broken = True
-                    continue
+                    in_flight = _drain(pending, record)
+                    return in_flight + queue, in_flight
+                pending[fut] = queue.pop(0)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in [f for f in pending if f in done]:
+                if isinstance(fut.exception(), BrokenProcessPool):
+                    in_flight = _drain(pending, record)
+                    return in_flight + queue, in_flight
+                res = fut.result()
                 del pending[fut]
                 record(res)
-            if broken:
-                return list(pending.values()) + queue
-        return []
+        return [], []
     except BaseException:
         # Interrupted: stop the workers now rather than wait for their current recordings, and
         # remove what they had half written (a rerun would, but the folder should look clean now).
