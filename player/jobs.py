@@ -221,6 +221,7 @@ class _Heartbeat(threading.Thread):
                 conn.execute("UPDATE jobs SET heartbeat = ? WHERE id = ? AND worker_pid = ?",
                              (time.time(), self.job_id, os.getpid()))
                 conn.commit()
+                _seen(conn)
         finally:
             conn.close()
 
@@ -399,10 +400,29 @@ def _seg_dict(seg: Any) -> dict[str, Any]:
 # ---- the worker --------------------------------------------------------------------------
 
 
+WORKER_SEEN_S = 30.0
+"""A worker that has not looked at the queue for this long is not counted as running."""
+
+
+def _seen(conn: sqlite3.Connection) -> None:
+    now = time.time()
+    conn.execute("INSERT OR REPLACE INTO workers (pid, host, seen) VALUES (?, ?, ?)",
+                 (os.getpid(), socket.gethostname(), now))
+    conn.execute("DELETE FROM workers WHERE seen < ?", (now - 24 * 3600,))
+    conn.commit()
+
+
+def worker_running(conn: sqlite3.Connection, now: float | None = None) -> bool:
+    """Whether some worker looked at the queue lately (the page warns when none does)."""
+    now = time.time() if now is None else now
+    return conn.execute("SELECT 1 FROM workers WHERE seen > ?", (now - WORKER_SEEN_S,)).fetchone() is not None
+
+
 def work_one(db_path: str, library_dir: Path, model_name: str | None = None) -> int | None:
     """Recover orphans, then claim and run one job. Returns its id, or None when idle."""
     conn = connect(db_path)
     try:
+        _seen(conn)
         recover(conn)
         job = claim(conn)
         if job is None:

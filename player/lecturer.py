@@ -436,7 +436,8 @@ def review(slug: str) -> str:
     if has_alignment:
         rows = review_order(Alignment.load(folder / "alignment.json"), discourse)
     return render_template(
-        "lecturer_review.html", rec=rec, job=job, discourse=discourse, rows=rows, has_alignment=has_alignment,
+        "lecturer_review.html", rec=rec, job=job, worker_running=jobs.worker_running(conn), discourse=discourse,
+        rows=rows, has_alignment=has_alignment,
         history=_history(conn, rec.id), low_confidence=LOW_CONFIDENCE, nudge=NUDGE_S,
         player_extra_template="lecturer_review_controls.html",
     )
@@ -446,8 +447,10 @@ def review(slug: str) -> str:
 @login_required
 def status(slug: str) -> Any:
     rec = _recording(slug)
-    view = jobs.job_view(jobs.latest_job(get_db(), rec.id))
+    conn = get_db()
+    view = jobs.job_view(jobs.latest_job(conn, rec.id))
     view["published"] = rec.published
+    view["worker_running"] = jobs.worker_running(conn)
     return jsonify(view)
 
 

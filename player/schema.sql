@@ -79,4 +79,10 @@ CREATE TABLE IF NOT EXISTS edits (
     created_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 CREATE INDEX IF NOT EXISTS edits_recording ON edits (recording_id, id);
+CREATE TABLE IF NOT EXISTS workers (
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    seen REAL NOT NULL,
+    PRIMARY KEY (pid, host)
+);
 -- ---- end H4 ----

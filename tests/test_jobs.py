@@ -352,3 +352,10 @@ def test_start_worker_hook(app, monkeypatch):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_worker_liveness(app, conn):
+    assert not jobs.worker_running(conn)
+    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))  # an idle look at the queue
+    assert jobs.worker_running(conn)
+    assert not jobs.worker_running(conn, now=time.time() + jobs.WORKER_SEEN_S + 1)

@@ -91,6 +91,8 @@
     bar.value = j.state === "aligning" ? 100 : j.percent;
     document.getElementById("job-message").textContent = j.message || "";
     document.getElementById("job-failed").hidden = j.state !== "failed";
+    var idle = document.getElementById("no-worker");
+    if (idle) idle.hidden = j.worker_running !== false || ["done", "failed", "none"].indexOf(j.state) >= 0;
     document.getElementById("job-error").textContent = j.error || "";
     review.dataset.state = j.state;
   }
