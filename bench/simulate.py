@@ -756,7 +756,8 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
         model=f"simulated ({cfg.noise})",
         options={"simulation": asdict(cfg)},
     )
-    name = cfg.name or f"sim-{'reading' if cfg.reading else 'shiur'}-s{cfg.seed}-{cfg.noise}"
+    size = f"-{cfg.minutes:g}min" if cfg.minutes else (f"-{cfg.length:g}x" if cfg.length != 1 else "")
+    name = cfg.name or f"sim-{'reading' if cfg.reading else 'shiur'}-s{cfg.seed}-{cfg.noise}{size}"
     read_t = sum(s["end"] - s["start"] for s in segments if s["kind"] == "read")
     comm_t = sum(s["end"] - s["start"] for s in segments if s["kind"] == "commentary")
     n_read_words = sum(1 for s in spoken if s.kind == "read")
