@@ -118,7 +118,9 @@ def load_audio(
         raise AudioError(f"{p}: cannot read the file ({e.strerror})") from None
 
     cmd = [
-        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-i", str(p),
+        # Uploaded files reach this too: a playlist (m3u8, concat) must not make ffmpeg fetch URLs.
+        ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-protocol_whitelist", "file",
+        "-i", str(p),
         "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-",
     ]  # fmt: skip
     max_samples = int(max_seconds * SAMPLE_RATE)

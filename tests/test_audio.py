@@ -170,3 +170,11 @@ def test_too_long(speech_wav):
 def test_sha256(speech_wav):
     path = speech_wav[0]
     assert sha256_file(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_playlist_cannot_fetch_urls(tmp_path):
+    playlist = tmp_path / "evil.m3u8"
+    playlist.write_text("#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\nhttp://127.0.0.1:9/a.ts\n#EXT-X-ENDLIST\n")
+    with pytest.raises(AudioError) as e:
+        load_audio(playlist)
+    assert "evil.m3u8" in _one_line(e)
