@@ -30,6 +30,7 @@ import json
 import random
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -714,7 +715,7 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
                 q_at = rng.randrange(n) if rng.random() < cfg.quote_prob else -1
                 for k in range(n):
                     if k == q_at:
-                        _quote(a, about, by_id, discourse, rng, cfg, tempo, say, quotes, title)
+                        _quote(about, discourse, rng, cfg, tempo, say, quotes, title)
                     r = rng.random()
                     if about is not None and r < cfg.text_vocab_share:
                         w = rng.choice(vocab)
@@ -789,7 +790,16 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
     return SimCase(name, tr, truth, spoken)
 
 
-def _quote(a, about, by_id, discourse, rng, cfg, tempo, say, quotes, title) -> None:  # noqa: ANN001
+def _quote(
+    about: Passage | None,
+    discourse: Discourse,
+    rng: random.Random,
+    cfg: SimConfig,
+    tempo: float,
+    say: Callable[..., Spoken],
+    quotes: list[dict[str, Any]],
+    title: list[str],
+) -> None:
     """A few words of a passage said inside an explanation (or the title inside an intro)."""
     if about is None:
         if not title or rng.random() < 0.5:
