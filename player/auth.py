@@ -182,6 +182,7 @@ def login_required(view: F) -> F:
             abort(401)
         return view(*args, **kwargs)
 
+    wrapped.login_required = True  # type: ignore[attr-defined]
     return wrapped  # type: ignore[return-value]
 
 
@@ -204,7 +205,13 @@ def _check_csrf() -> None:
         return
     if current_app.config.get("CSRF_DISABLED"):
         return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if g.get("user") is None and getattr(view, "login_required", False):
+        # Refused before the body is read: an anonymous 2 GB post is not streamed to disk first.
+        abort(401)
     expected = session.get("csrf")
+    if not expected:
+        abort(400, CSRF_MESSAGE)
     sent = request.headers.get(CSRF_HEADER) or request.form.get(CSRF_FIELD)
     if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
         if _wants_json() or request.headers.get(CSRF_HEADER) is not None or request.is_json:

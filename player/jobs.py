@@ -280,6 +280,7 @@ def run_job(conn: sqlite3.Connection, job: sqlite3.Row, library_dir: Path, model
     model = None
     if transcript is None:
         transcript, model = _transcribe(rep, audio, discourse, rec["language"], outdir, audio_sha, model_name)
+        _still_there(conn, rec["id"])
         writers.WriteTranscriptJSON(outdir)(writers.SyncResult(discourse, _empty_alignment(), transcript))
         (outdir / PARTIAL).unlink(missing_ok=True)
 
@@ -289,8 +290,15 @@ def run_job(conn: sqlite3.Connection, job: sqlite3.Row, library_dir: Path, model
     alignment = _align(discourse, transcript, pins, audio.samples, model)
     alignment.duration = alignment.duration or duration
     result = writers.SyncResult(discourse, alignment, transcript, meta={"job": job["id"], "pins": len(pins)})
+    _still_there(conn, rec["id"])
     writers.write_outputs(result, outdir, ("passages.vtt", "paragraphs.vtt", "alignment.json"))
     rep.state(DONE, "", percent=100)
+
+
+def _still_there(conn: sqlite3.Connection, recording_id: int) -> None:
+    """Deleted while we worked: writing now would bring back a folder the lecturer removed."""
+    if conn.execute("SELECT 1 FROM recordings WHERE id = ?", (recording_id,)).fetchone() is None:
+        raise JobError("the recording was deleted")
 
 
 def _empty_alignment() -> Any:
@@ -435,7 +443,8 @@ def work_one(db_path: str, library_dir: Path, model_name: str | None = None) -> 
             run_job(conn, job, library_dir, model_name)
             log.info("job %s: done", job["id"])
         except Exception as e:
-            reason = _reason(e)
+            gone = conn.execute("SELECT 1 FROM recordings WHERE id = ?", (job["recording_id"],)).fetchone() is None
+            reason = "the recording was deleted" if gone else _reason(e)
             log.error("job %s failed: %s\n%s", job["id"], reason, traceback.format_exc())
             _set(conn, job["id"], state=FAILED, error=reason, eta=None)
         finally:

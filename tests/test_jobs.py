@@ -359,3 +359,37 @@ def test_worker_liveness(app, conn):
     jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))  # an idle look at the queue
     assert jobs.worker_running(conn)
     assert not jobs.worker_running(conn, now=time.time() + jobs.WORKER_SEEN_S + 1)
+
+
+def test_recording_deleted_mid_job_stays_deleted(app, conn, tmp_path, monkeypatch, own_transcript_cache):
+    import shutil
+
+    from player_fixtures import tone_wav
+
+    add_user(app)
+    client = app.test_client()
+    resp = client.post("/lecturer/upload", content_type="multipart/form-data",
+                       data=upload_form(login(client), tone_wav(tmp_path / "t.wav", 6.0)))
+    folder = Path(app.config["LIBRARY_DIR"]) / resp.headers["Location"].rsplit("/", 1)[1]
+
+    def transcribe_then_lose_it(audio, model, language=None, options=None, **_kwargs):
+        segments, info = _fake_transcribe(audio, model, language, options)
+
+        def gen():
+            for i, seg in enumerate(segments):
+                if i == 1:  # the lecturer deletes the class while it is being transcribed
+                    c = connect(app.config["DATABASE"])
+                    c.execute("DELETE FROM recordings")
+                    c.commit()
+                    c.close()
+                    shutil.rmtree(folder)
+                yield seg
+
+        return gen(), info
+
+    monkeypatch.setattr("sync.transcribe.load_model", lambda *_a, **_k: (object(), "fake"))
+    monkeypatch.setattr("sync.transcribe.transcribe", transcribe_then_lose_it)
+    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    row = conn.execute("SELECT * FROM jobs").fetchone()
+    assert row["state"] == jobs.FAILED and row["error"] == "the recording was deleted"
+    assert not folder.exists()
