@@ -497,8 +497,14 @@ def _serve_forever(once: bool, poll: float) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, on_term)
+    parent = int(os.environ.get("SHIUR_WORKER_PARENT") or 0)
+
+    def should_stop() -> bool:
+        # Started by `shiur serve`: a server killed outright (no atexit) must not leave us behind.
+        return stop.is_set() or (parent != 0 and os.getppid() != parent)
+
     log.info("worker started: database %s", db_path)
-    run_worker(db_path, library_dir, model_name, poll=poll, once=once, should_stop=stop.is_set)
+    run_worker(db_path, library_dir, model_name, poll=poll, once=once, should_stop=should_stop)
 
 
 def start_worker(app: Any) -> subprocess.Popen[bytes] | None:
@@ -514,6 +520,7 @@ def start_worker(app: Any) -> subprocess.Popen[bytes] | None:
     env["SHIUR_DATABASE"] = str(app.config["DATABASE"])
     if app.config.get("WHISPER_MODEL"):
         env["SHIUR_MODEL"] = str(app.config["WHISPER_MODEL"])
+    env["SHIUR_WORKER_PARENT"] = str(os.getpid())
     proc = subprocess.Popen([sys.executable, "-m", "player.jobs"], env=env)
 
     def stop() -> None:
