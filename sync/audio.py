@@ -124,8 +124,7 @@ def load_audio(
         "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-",
     ]  # fmt: skip
     max_samples = int(max_seconds * SAMPLE_RATE)
-    chunks: list[np.ndarray] = []
-    n = 0
+    buf = _SampleBuffer(_probe_duration(p))
     too_long = False
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -136,10 +135,8 @@ def load_audio(
                 break
             if len(block) % 2:
                 block += proc.stdout.read(1)
-            chunk = np.frombuffer(block, dtype="<i2")
-            chunks.append(chunk)
-            n += len(chunk)
-            if n > max_samples:
+            buf.append(np.frombuffer(block, dtype="<i2"))
+            if buf.n > max_samples:
                 too_long = True
                 proc.kill()
                 break
@@ -149,27 +146,75 @@ def load_audio(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    n = buf.n
     if too_long:
         raise AudioError(f"{p}: longer than the limit of {max_seconds / 3600:.1f} hours")
     if rc != 0 and n == 0:
         raise AudioError(f"{p}: {_ffmpeg_problem(stderr)}")
     if n == 0:
         raise AudioError(f"{p}: contains no audio (zero length)")
-
-    # Convert chunk by chunk into one float32 array so the peak memory stays ~1.5x the result.
-    samples = np.empty(n, dtype=np.float32)
-    i = 0
-    chunks.reverse()
-    while chunks:
-        c = chunks.pop()
-        np.multiply(c, 1.0 / 32768.0, out=samples[i : i + len(c)], casting="unsafe")
-        i += len(c)
-    peak = float(np.max(np.abs(samples))) if n else 0.0
+    samples = buf.result()
+    # max and min, not abs(): no temporary full-length copy of a 3-hour signal.
+    peak = max(float(samples.max()), -float(samples.min()))
     peak_db = 20 * np.log10(peak) if peak > 0 else float("-inf")
     if peak_db < silence_dbfs:
         shown = "-inf" if peak == 0 else f"{peak_db:.0f}"
         raise AudioError(f"{p}: the recording is silent (peak {shown} dBFS, below {silence_dbfs:.0f} dBFS)")
     return Audio(samples=samples, path=p)
+
+
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)")
+
+
+def _probe_duration(path: Path) -> float | None:
+    """The container's stated duration (ffmpeg prints it while opening the file), if any."""
+    try:
+        out = subprocess.run(
+            [ffmpeg_exe(), "-hide_banner", "-nostdin", "-protocol_whitelist", "file", "-i", str(path)],
+            capture_output=True, timeout=60,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        return None
+    m = _DURATION.search(out.stderr.decode("utf-8", "replace"))
+    if not m:
+        return None
+    return int(m.group(1)) * 3600 + int(m.group(2)) * 60 + float(m.group(3))
+
+
+class _SampleBuffer:
+    """Collects decoded s16 blocks as float32 without holding a second full-length copy.
+
+    With the container's duration known, one array of the final size is filled in place (3 h:
+    ~700 MB, not ~1 GB of s16 blocks plus the float copy). Without it (e.g. browser-recorded
+    webm), or when the estimate was short, it falls back to float32 pieces joined at the end.
+    """
+
+    def __init__(self, seconds: float | None):
+        cap = int((seconds + 1.0) * SAMPLE_RATE) if seconds and seconds > 0 else 10 * 60 * SAMPLE_RATE
+        self.parts: list[np.ndarray] = []
+        self.cur = np.empty(cap, dtype=np.float32)
+        self.fill = 0
+        self.n = 0
+
+    def append(self, chunk: np.ndarray) -> None:
+        i = 0
+        while i < len(chunk):
+            if self.fill == len(self.cur):
+                self.parts.append(self.cur)
+                self.cur = np.empty(max(60 * SAMPLE_RATE, self.n // 2), dtype=np.float32)
+                self.fill = 0
+            k = min(len(chunk) - i, len(self.cur) - self.fill)
+            np.multiply(chunk[i : i + k], 1.0 / 32768.0, out=self.cur[self.fill : self.fill + k], casting="unsafe")
+            self.fill += k
+            self.n += k
+            i += k
+
+    def result(self) -> np.ndarray:
+        last = self.cur[: self.fill]
+        if not self.parts:
+            # A copy only when much of the allocation is unused; otherwise keep the view.
+            return last.copy() if len(self.cur) - self.fill > 60 * SAMPLE_RATE else last
+        return np.concatenate([*self.parts, last])
 
 
 def sha256_file(path: str | Path, block_size: int = 1 << 20) -> str:

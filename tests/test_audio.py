@@ -178,3 +178,24 @@ def test_playlist_cannot_fetch_urls(tmp_path):
     with pytest.raises(AudioError) as e:
         load_audio(playlist)
     assert "evil.m3u8" in _one_line(e)
+
+
+@pytest.mark.parametrize("estimate", [None, 0.5, 2.0, 100.0])
+def test_sample_buffer_any_estimate(estimate):
+    from sync.audio import _SampleBuffer
+
+    rng = np.random.default_rng(3)
+    pcm = rng.integers(-32768, 32767, size=16_000 * 3 + 123, dtype=np.int16)
+    buf = _SampleBuffer(estimate)
+    for i in range(0, len(pcm), 7_777):
+        buf.append(pcm[i : i + 7_777])
+    out = buf.result()
+    assert out.dtype == np.float32 and buf.n == len(pcm)
+    np.testing.assert_array_equal(out, pcm.astype(np.float32) / 32768.0)
+
+
+def test_duration_probe(speech_wav):
+    from sync.audio import _probe_duration
+
+    src, seconds = speech_wav
+    assert _probe_duration(src) == pytest.approx(seconds, abs=0.02)
