@@ -186,6 +186,24 @@ def login_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
+def admin_required(view: F) -> F:
+    """Admins only: account management."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        user = g.get("user")
+        if user is None:
+            if request.method == "GET":
+                return redirect(url_for("auth.login", next=request.full_path))
+            abort(401)
+        if user["role"] != "admin":
+            abort(403, "רק מנהלים. / Admins only.")
+        return view(*args, **kwargs)
+
+    wrapped.login_required = True  # type: ignore[attr-defined]
+    return wrapped  # type: ignore[return-value]
+
+
 def _wants_json() -> bool:
     return request.path.endswith(".json") or request.accept_mimetypes.best == "application/json"
 
@@ -282,6 +300,42 @@ def logout() -> Any:
     session.clear()
     flash("התנתקתם. / Logged out.")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/users", methods=["GET", "POST"])
+@admin_required
+def users() -> Any:
+    """Admins add accounts, reset passwords and remove accounts (the CLI does the same)."""
+    conn = get_db()
+    error = None
+    status = 200
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        username = request.form.get("username", "").strip()
+        try:
+            if action == "add":
+                create_user(conn, username, request.form.get("password", ""), request.form.get("role", "lecturer"),
+                            request.form.get("display_name", "").strip())
+                flash(f"נוצר חשבון {username}. / Account {username} created.")
+            elif action == "passwd":
+                set_password(conn, username, request.form.get("password", ""))
+                flash(f"הסיסמה של {username} הוחלפה. / Password changed for {username}.")
+            elif action == "delete":
+                if username.lower() == str(g.user["username"]).lower():
+                    raise ValueError("you cannot remove your own account")
+                if conn.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount == 0:
+                    raise ValueError(f"no user {username!r}")
+                conn.commit()
+                flash(f"החשבון {username} הוסר. / Account {username} removed.")
+            else:
+                raise ValueError(f"unknown action {action!r}")
+        except ValueError as e:
+            error = str(e)
+            status = 400
+        else:
+            return redirect(url_for("auth.users"))
+    rows = conn.execute("SELECT id, username, role, display_name, created_at FROM users ORDER BY username").fetchall()
+    return render_template("auth_users.html", users=rows, roles=ROLES, error=error), status
 
 
 # ---- CLI ---------------------------------------------------------------------------------

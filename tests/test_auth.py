@@ -151,3 +151,36 @@ def test_user_commands(monkeypatch, app_config):
                                        "csrf_token": csrf(client)}).status_code == 302
     missing = runner.invoke(cli, ["user", "passwd", "nobody", "--password-stdin"], input="whatever-pass\n")
     assert missing.exit_code != 0 and "no user" in missing.output
+
+
+def test_admin_manages_accounts_lecturer_may_not(app, client):
+    from lecturer_fixtures import token_from
+
+    add_user(app, "rav")
+    add_user(app, "boss", role="admin")
+    token = login(client, "rav")
+    assert client.get("/users").status_code == 403
+    assert client.post("/users", data={"csrf_token": token, "action": "delete", "username": "boss"}).status_code == 403
+    client.post("/logout", data={"csrf_token": token})
+
+    token = login(client, "boss")
+    page = client.get("/users").get_data(as_text=True)
+    assert 'data-user="rav"' in page and "Accounts" in page
+    token = token_from(page)
+    added = client.post("/users", data={"csrf_token": token, "action": "add", "username": "levi",
+                                        "password": "levi-password", "role": "lecturer"})
+    assert added.status_code == 302
+    bad = client.post("/users", data={"csrf_token": token, "action": "add", "username": "levi",
+                                      "password": "levi-password"})
+    assert bad.status_code == 400 and "already exists" in bad.get_data(as_text=True)
+    assert client.post("/users", data={"csrf_token": token, "action": "delete",
+                                       "username": "boss"}).status_code == 400  # not yourself
+    assert client.post("/users", data={"csrf_token": token, "action": "passwd", "username": "rav",
+                                       "password": "a-new-password"}).status_code == 302
+    assert client.post("/users", data={"action": "delete", "username": "rav"}).status_code == 400  # no CSRF
+    assert client.post("/users", data={"csrf_token": token, "action": "delete",
+                                       "username": "rav"}).status_code == 302
+    names = [r["username"] for r in connect(app.config["DATABASE"]).execute("SELECT username FROM users")]
+    assert sorted(names) == ["boss", "levi"]
+    other = app.test_client()
+    login(other, "levi", "levi-password")
