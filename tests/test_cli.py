@@ -164,3 +164,22 @@ def test_transcribe_then_sync_uses_cache(monkeypatch, capsys, tmp_path, text_fil
     assert code == 0, err
     assert "cache used" in out
     assert (out_dir / "paragraphs.vtt").is_file()
+
+
+@pytest.mark.slow
+def test_align_with_audio_refinement(monkeypatch, capsys, tmp_path, text_file, private_cache):
+    speech = speak_paragraphs(TEXT.strip().split("\n\n"), tmp_path / "class.wav", pause=1.0)
+    tjson = tmp_path / "t.json"
+    code, _, err = run(monkeypatch, capsys, "transcribe", str(speech.path), "--language", "en", "-q", "-o", str(tjson))
+    assert code == 0, err
+    monkeypatch.setattr(pipeline, "transcribe_all", lambda *a, **k: pytest.fail("align must not transcribe"))
+    out_dir = tmp_path / "out"
+    code, out, err = run(
+        monkeypatch, capsys, "align", str(tjson), str(text_file), "--audio", str(speech.path), "-o", str(out_dir)
+    )
+    assert code == 0, err
+    caps = webvtt.read(str(out_dir / "paragraphs.vtt")).captions
+    assert [c.identifier for c in caps] == ["p1", "p2", "p3"]
+    for cap, truth in zip(caps, speech.starts, strict=True):
+        h, m, s = cap.start.split(":")
+        assert abs(int(h) * 3600 + int(m) * 60 + float(s) - truth) <= 1.0
