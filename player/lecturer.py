@@ -11,6 +11,7 @@ re-alignment honours them. Every edit keeps a snapshot of the state before it: u
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import json
 import os
@@ -191,6 +192,24 @@ def review_order(alignment: Alignment, discourse: Discourse) -> list[dict[str, A
         })
     rows.sort(key=lambda r: (r["confidence"] is not None, r["confidence"] or 0.0, order[r["passage_id"]]))
     return rows
+
+
+def heard_at(words: list[Any], start: float, seconds: float = 6.0, limit: int = 12) -> str:
+    """What the recogniser heard from ``start`` on: the lecturer compares it with the passage."""
+    i = bisect.bisect_left([w.start for w in words], start - 0.3)
+    out = [w.text for w in words[i : i + limit] if w.start < start + seconds]
+    return " ".join(out)
+
+
+def _add_heard(rows: list[dict[str, Any]], transcript_path: Path) -> None:
+    from sync.transcript import Transcript
+
+    try:
+        words = Transcript.load(transcript_path).words()
+    except ShiurError:
+        return
+    for r in rows:
+        r["heard"] = heard_at(words, r["start"]) if r["start"] is not None else ""
 
 
 # ---- data access -------------------------------------------------------------------------
@@ -435,6 +454,7 @@ def review(slug: str) -> str:
     has_alignment = (folder / "alignment.json").is_file()
     if has_alignment:
         rows = review_order(Alignment.load(folder / "alignment.json"), discourse)
+        _add_heard(rows, folder / "transcript.json")
     return render_template(
         "lecturer_review.html", rec=rec, job=job, worker_running=jobs.worker_running(conn), discourse=discourse,
         rows=rows, has_alignment=has_alignment,

@@ -312,3 +312,17 @@ def test_failed_job_shows_reason_and_retry(app, lecturer_client, tone):
     assert lecturer_client.post(f"/lecturer/r/{slug}/retry", data={"csrf_token": lecturer_client.token}).status_code == 302
     status = lecturer_client.get(f"/lecturer/r/{slug}/status.json").get_json()
     assert (status["state"], status["error"]) == ("queued", None)
+
+
+def test_review_shows_what_was_heard_at_each_start(app, lecturer_client, recording):
+    from sync.transcript import Segment, Transcript, Word
+
+    folder = Path(app.config["LIBRARY_DIR"]) / recording.slug
+    words = [Word(8.1, 8.4, "ולהבין"), Word(8.4, 8.7, "זה"), Word(30.0, 30.2, "later")]
+    Transcript(duration=21.0, language="he", segments=[Segment(8.1, 8.7, "ולהבין זה", words)]).save(
+        folder / "transcript.json")
+    html = lecturer_client.get(f"/lecturer/r/{recording.slug}").get_data(as_text=True)
+    assert "🎧 ולהבין זה</span>" in html
+    assert lecturer.heard_at(words, 8.0) == "ולהבין זה"
+    assert lecturer.heard_at(words, 20.0) == ""  # nothing within 6 s
+    assert lecturer.heard_at(words, 25.0) == "later"
