@@ -34,7 +34,9 @@ def _chromium() -> str:
 @pytest.fixture
 def live(app, tmp_path):
     """The app on a real port, with a worker process beside it (as ``shiur serve`` runs it)."""
-    from sync.whisper_model import cache_dir
+    from sync.whisper_model import bundled_model_dir, cache_dir
+
+    bundled_model_dir()  # unpacked once in the user cache, then shared by link
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -127,7 +129,7 @@ def test_upload_process_correct_publish_listen(app, live, tmp_path):
                 "data-start", str(corrected))
             expect(page.locator("#history")).to_contain_text("undid")
 
-            page.screenshot(path=str(tmp_path / "review.png"))
+            page.screenshot(path=str(tmp_path / "review.png"), full_page=True)
             page.click("#publish")
             expect(page.locator("#pub-state")).to_contain_text("Published")
 

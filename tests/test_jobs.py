@@ -138,8 +138,9 @@ def test_realign_reuses_the_transcript_and_honours_pins(app, conn, recording, sy
 @pytest.fixture
 def own_transcript_cache(tmp_path, monkeypatch) -> Path:
     """A fresh transcript cache (no hit from an earlier run) that still shares the unpacked model."""
-    from sync.whisper_model import cache_dir
+    from sync.whisper_model import bundled_model_dir, cache_dir
 
+    bundled_model_dir()  # unpacked once in the user cache, then shared by link
     models = cache_dir() / "models"
     root = tmp_path / "cache"
     root.mkdir()
