@@ -30,7 +30,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     jsonify,
     redirect,
     render_template,
@@ -623,12 +622,8 @@ def delete(slug: str) -> Any:
     return redirect(url_for("lecturer.dashboard"))
 
 
-@bp.before_request
-def _no_cache() -> None:
-    g.lecturer_page = True
-
-
 @bp.after_request
 def _private(resp: Any) -> Any:
+    # Drafts and edit screens must never be served from a shared cache.
     resp.headers.setdefault("Cache-Control", "no-store")
     return resp
