@@ -221,7 +221,13 @@ def _wait(cond, timeout: float, what: str, proc=None, log: Path | None = None, i
 
 
 @pytest.mark.slow
-def test_sigkill_mid_transcription_then_restart(app, tmp_path, own_transcript_cache):
+def _tree(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def test_sigkill_mid_transcription_then_restart(app, tmp_path, own_transcript_cache, recording):
+    other = Path(app.config["LIBRARY_DIR"]) / recording.slug
+    other_before = _tree(other)  # a class already in the library, published earlier
     add_user(app)
     client = app.test_client()
     token = login(client)
@@ -288,6 +294,7 @@ def test_sigkill_mid_transcription_then_restart(app, tmp_path, own_transcript_ca
     for name in ("passages.vtt", "paragraphs.vtt", "alignment.json", "stream.m4a"):
         assert (folder / name).stat().st_size > 0, name
     assert hashlib.sha256((folder / "original.wav").read_bytes()).hexdigest() == original_sha
+    assert _tree(other) == other_before
     a = Alignment.load(folder / "alignment.json")
     firsts = {c.passage_id.split(".")[0]: c.start for c in sorted(a.read_cues(), key=lambda c: -c.start)}
     if checkpoint:
