@@ -195,6 +195,8 @@ def sync_recording(
         audio_path, model, options, use_cache=use_cache, on_progress=on_progress, say=say, keep_audio=refine
     )
     timings = {"transcribe": tr.seconds, "transcribe_cpu": tr.cpu_seconds} if not tr.cached else {}
+    if tr.audio is not None:
+        load_model(model)  # loaded once per process; kept out of the alignment time below
     t0 = time.perf_counter()
     alignment = align_transcript(discourse, tr.transcript, pins, tr.audio, model)
     timings["align"] = time.perf_counter() - t0
