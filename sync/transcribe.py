@@ -23,6 +23,7 @@ import numpy as np
 
 from .errors import ModelError
 from .hebrew import normalize, strip_marks
+from .holes import fill_holes
 from .transcript import Segment, Transcript, Word
 
 SAMPLE_RATE = 16_000
@@ -54,6 +55,8 @@ class TranscribeOptions:
     so the pipeline's copies of audio and features stay small for 3-hour classes."""
     initial_prompt: str | None = None
     hotwords: str | None = None
+    fill_holes: bool = True
+    """Decode again, on its own, any stretch of speech left without words (see sync.holes)."""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -66,7 +69,7 @@ class TranscribeOptions:
         d = self.to_dict()
         if d["vad_parameters"] is None:
             del d["vad_parameters"]
-        return {k: v for k, v in d.items() if k in accepted and k != "batch_size"}
+        return {k: v for k, v in d.items() if k in accepted and k not in ("batch_size", "fill_holes")}
 
 
 @dataclass
@@ -145,9 +148,21 @@ def transcribe(
         hotwords=hotwords if hotwords is not None else (options.hotwords if options else None),
     )
     if opts.batch_size <= 0:
-        segments, info = model.transcribe(audio, **opts.kwargs(model.transcribe))
-        return (_to_segment(s) for s in segments), _info(info, len(audio))
-    return _transcribe_batched(audio, model, opts)
+        raw, fw_info = model.transcribe(audio, **opts.kwargs(model.transcribe))
+        segments: Iterator[Segment] = (_to_segment(s) for s in raw)
+        info = _info(fw_info, len(audio))
+    else:
+        segments, info = _transcribe_batched(audio, model, opts)
+    if not opts.fill_holes:
+        return segments, info
+    holes_opts = replace(opts, batch_size=0, vad_filter=False, language=info.language, initial_prompt=None)
+
+    def redecode(t0: float, t1: float) -> list[Segment]:
+        a, b = int(t0 * SAMPLE_RATE), int(t1 * SAMPLE_RATE)
+        found, _ = model.transcribe(audio[a:b], **holes_opts.kwargs(model.transcribe))
+        return [_shift(_to_segment(s), a / SAMPLE_RATE) for s in found]
+
+    return fill_holes(segments, audio, redecode), info
 
 
 def _info(info: Any, n_samples: int) -> TranscribeInfo:
