@@ -31,7 +31,7 @@ _MODEL_HELP = (
     "ivrit-ai/whisper-large-v3-turbo-ct2 (needs a network the first time). "
     "Default: the bundled offline multilingual base."
 )
-_LANGUAGE_HELP = "Spoken language as an ISO code (he, en, yi, ...) or 'auto' to detect it. Default: he."
+_LANGUAGE_HELP = "Spoken language as an ISO code (he, en, yi, ...) or 'auto' to detect it."
 _BIAS_HELP = (
     "Bias recognition toward the text's vocabulary: 'prompt' (the text's opening as Whisper's initial "
     "prompt), 'hotwords' (its frequent words), 'both', or 'none'."
@@ -137,7 +137,7 @@ def align_cmd(transcript: Path, text: Path, outdir: Path, audio_path: Path | Non
 @click.option("--model", default=None, help=_MODEL_HELP)
 @click.option("--language", default="he", show_default=True, help=_LANGUAGE_HELP)
 @click.option("--bias", type=click.Choice(["none", "prompt", "hotwords", "both"]), default=None,
-              help=_BIAS_HELP + " Default: what measured best on the corpus.")
+              help=_BIAS_HELP + " Default: none (what measured best on the corpus).")
 @click.option("--no-cache", is_flag=True, help=_NO_CACHE_HELP)
 @click.option("--no-refine", is_flag=True, help="Skip the audio refinement pass of the aligner (faster, coarser).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar or messages; only errors and the result.")
@@ -148,6 +148,11 @@ def sync_cmd(audio: Path, text: Path, outdir: Path, model: str | None, language:
     \b
     AUDIO  the class recording (mp3, m4a, ogg, opus, wav, flac, webm, or a video)
     TEXT   the discourse as plain UTF-8 text, paragraphs separated by blank lines
+
+    \b
+    Example:
+      shiur sync class.mp3 maamar.txt -o out/
+      shiur sync lesson.m4a lesson.txt -o out/ --language en
 
     \b
     Writes:
