@@ -115,7 +115,7 @@ def test_upload_process_correct_publish_listen(app, live, tmp_path):
             page.wait_for_function("document.getElementById('audio').readyState >= 1")
             page.evaluate(f"document.getElementById('audio').currentTime = {corrected}")
             page.wait_for_function(f"Math.abs(document.getElementById('audio').currentTime - {corrected}) < 0.01")
-            page.click("#set-start")
+            page.keyboard.press("s")  # the review page's key for "start here"
             expect(page.locator('#review-rows tr[data-passage="p2.1"]')).to_have_attribute(
                 "data-start", str(corrected))
             expect(page.locator("#history")).to_contain_text("set_start")

@@ -188,6 +188,15 @@
   });
   var notRead = document.getElementById("not-read");
   if (notRead) notRead.addEventListener("click", function () { edit({action: "not_read"}); });
+  document.addEventListener("keydown", function (ev) {
+    // "S": start the selected passage here. The player's own keys (Space, J, K, L, arrows) stay its own.
+    if (ev.key !== "s" && ev.key !== "S") return;
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    var t = ev.target;
+    if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+    if (setStart && !setStart.disabled) { ev.preventDefault(); setStart.click(); }
+  });
+
   var keep = sessionStorage.getItem(selKey);
   if (keep) {
     sessionStorage.removeItem(selKey);
