@@ -33,6 +33,7 @@ MIN_CHAIN_SCORE = 1.8
 JUMP_MIN_SCORE = 3.0
 CONTINUE_SLACK = 4
 MAX_LINK_SECONDS = 6.0
+MAX_GAP_TOKENS = 40
 FORWARD_JUMP_COST = 0.5
 BACKWARD_JUMP_COST = 1.0
 # A jump lands only on a chain that reads a real part of a passage, not a phrase quoted from it.
@@ -209,12 +210,17 @@ def chain_anchors(anchors: list[Anchor], times: list[float] | None = None) -> li
     return chains
 
 
-def _transition(prev: Chain, nxt: Chain) -> float | None:
-    """Cost of reading ``nxt`` after ``prev``; None if only a strong chain may follow (a jump)."""
+def is_continuation(prev: Chain, nxt: Chain) -> bool:
+    """Does ``nxt`` go on reading where ``prev`` stopped?
+
+    Either it picks up right there (a few tokens of slack either way), or the tokens in between
+    could have been read, garbled, by the words in between: their numbers fit.
+    """
     dj = nxt.j0 - prev.j1 - 1
     if -CONTINUE_SLACK <= dj <= CONTINUE_SLACK:
-        return 0.0
-    return None
+        return True
+    di = nxt.i0 - prev.i1 - 1
+    return 0 < dj <= MAX_GAP_TOKENS and di <= 2 * dj + 6 and dj <= 2 * di + 6
 
 
 def select_chains(chains: list[Chain]) -> list[Chain]:
@@ -242,9 +248,9 @@ def select_chains(chains: list[Chain]) -> list[Chain]:
             if pb + ch.score - cost > score:
                 score, back = pb + ch.score - cost, pc
         # A continuation in the text.
-        for j1 in range(ch.j0 - 1 - CONTINUE_SLACK, ch.j0 + CONTINUE_SLACK):
+        for j1 in range(ch.j0 - 1 - MAX_GAP_TOKENS, ch.j0 + CONTINUE_SLACK):
             for p in by_j1.get(j1, ()):
-                if chains[p].i1 >= ch.i0:
+                if chains[p].i1 >= ch.i0 or not is_continuation(chains[p], ch):
                     continue
                 if best[p] + ch.score > score:
                     score, back = best[p] + ch.score, p
