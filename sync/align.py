@@ -177,7 +177,7 @@ def _reading_times(words: list[Word], seq: TextSeq, r: Reading, sec_per_char: fl
         if j_a > first:
             # The opening words were not recognised: back off by their reading time, but not
             # before the previous matched word ended.
-            floor = prev_end if prev_end is not None else start - 30
+            floor = prev_end if prev_end is not None else max(0.0, start - 30)
             start = max(floor, start - sum(seq.chars[first:j_a]) * sec_per_char)
         end = token_time[pj[-1]][1]
         if pj[-1] < last:
@@ -345,7 +345,9 @@ def align(
                 floor = group[k - 1].start + 0.2 if k > 0 else 0.0
                 start = _snap_passage_start(pt, seq, on, pauses, floor, sec_per_char)
             wt = [WordTiming(i, round(s, 3), round(e, 3)) for i, (s, e) in sorted(pt.words.items())]
-            cues.append(Cue(passages[pt.passage].id, round(start, 3), round(pt.end, 3), READ, _confidence(pt, seq), wt))
+            start = min(max(start, 0.0), duration)
+            end = min(max(pt.end, start), duration)
+            cues.append(Cue(passages[pt.passage].id, round(start, 3), round(end, 3), READ, _confidence(pt, seq), wt))
     cues = _apply_start_pins(cues, pins, passages, duration)
     cues.sort(key=lambda c: c.start)
 

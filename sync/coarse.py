@@ -303,10 +303,36 @@ def coarse_align(
 ) -> list[Chain]:
     index = build_index(seq, blocked)
     anchors = find_anchors(keys, index)
-    chains = chain_anchors(anchors, times)
-    for ch in chains:
+    whole = chain_anchors(anchors, times)
+    for ch in whole:
         ch.jumpable = ch.score >= JUMP_MIN_SCORE and _reads_enough(ch, seq)
-    return select_chains(chains)
+    pieces = split_at_passages(whole, seq)
+    for ch in pieces:
+        # A piece opening a strong chain may be landed on, as may any piece strong by itself.
+        ch.jumpable = ch.jumpable or (ch.score >= JUMP_MIN_SCORE and _reads_enough(ch, seq))
+    return select_chains(pieces)
+
+
+def split_at_passages(chains: list[Chain], seq: TextSeq) -> list[Chain]:
+    """Cut chains into one piece per passage.
+
+    Selection then stitches pieces that continue each other back together at no cost, but can
+    also drop one wrongly linked piece (the next passage's look-alike words heard in what follows)
+    without losing the rest of the chain.
+    """
+    out: list[Chain] = []
+    for ch in chains:
+        total = sum(a.weight for a in ch.anchors) or 1.0
+        k = 0
+        while k < len(ch.anchors):
+            p = seq.passage_of[ch.anchors[k].j]
+            e = k
+            while e < len(ch.anchors) and seq.passage_of[ch.anchors[e].j] == p:
+                e += 1
+            part = ch.anchors[k:e]
+            out.append(Chain(part, ch.score * sum(a.weight for a in part) / total, ch.jumpable and k == 0))
+            k = e
+    return out
 
 
 def _reads_enough(ch: Chain, seq: TextSeq) -> bool:

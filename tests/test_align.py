@@ -220,3 +220,16 @@ def test_onsets_put_starts_where_the_voice_starts(discourse):
     al = align(discourse, tr, audio=audio)
     cue = next(c for c in al.cues if c.passage_id == target and c.kind == READ)
     assert abs(cue.start - s.starts[target][0]) < 0.06
+
+
+def test_unrecognised_opening_never_starts_before_zero(discourse):
+    """A passage whose first words were lost, read at the very start, starts at 0 at the earliest."""
+    s = Script()
+    p = discourse.passages()[0]
+    tokens = plain(p.tokens)
+    s.t = 0.2
+    s.say(tokens[len(tokens) // 2 :], pause=0.0)
+    read_all(s, discourse, [q.id for q in discourse.passages()[1:]])
+    al = align(discourse, s.transcript())
+    assert all(0.0 <= c.start <= c.end <= al.duration for c in al.cues)
+    assert any(c.passage_id == p.id for c in al.cues)
