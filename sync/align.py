@@ -312,7 +312,7 @@ def align(
     seq = build_textseq(discourse, lattice=options.lattice)
     words = [w for w in transcript.words() if hebrew.normalize(w.text)]
     keys = [hebrew.normalize(w.text) for w in words]
-    duration = transcript.duration or (words[-1].end if words else 0.0)
+    duration = round(transcript.duration or (words[-1].end if words else 0.0), 3)
     passages = seq.passages
 
     not_read = {p.passage_id for p in pins if p.start is None}
