@@ -21,6 +21,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import hebrew
@@ -299,8 +300,14 @@ def _drop_false_starts(picked: list[Chain]) -> list[Chain]:
 
 
 def coarse_align(
-    keys: list[str], seq: TextSeq, blocked: set[int] | None = None, times: list[float] | None = None
+    keys: list[str],
+    seq: TextSeq,
+    blocked: set[int] | None = None,
+    times: list[float] | None = None,
+    reads_passage: Callable[[Chain], bool] | None = None,
 ) -> list[Chain]:
+    """Chains of reading, selected. ``reads_passage`` may vouch for a piece whose exact anchors
+    are too few to land a jump on (a garbled re-read): it looks at the words with fuzzy matching."""
     index = build_index(seq, blocked)
     anchors = find_anchors(keys, index)
     whole = chain_anchors(anchors, times)
@@ -310,6 +317,8 @@ def coarse_align(
     for ch in pieces:
         # A piece opening a strong chain may be landed on, as may any piece strong by itself.
         ch.jumpable = ch.jumpable or (ch.score >= JUMP_MIN_SCORE and _reads_enough(ch, seq))
+        if not ch.jumpable and reads_passage is not None and len(ch.anchors) >= 3:
+            ch.jumpable = reads_passage(ch)
     return select_chains(pieces)
 
 

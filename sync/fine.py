@@ -18,6 +18,10 @@ from .textseq import TextSeq
 
 MAX_CELLS = 60_000
 MAX_GAP_TOKENS = 40
+GOOD_SIM = 0.6
+JUMP_MIN_MATCHED = 6
+READ_SHARE = 0.6
+LOOKAHEAD = 3
 SKIP_WORD = -0.25
 SKIP_TOKEN = -0.35
 MATCH_BIAS = 0.5
@@ -169,3 +173,30 @@ def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[Wo
         seen.add((mt.i, mt.j))
         uniq.append(mt)
     return uniq
+
+
+def reads_passage(keys: list[str], seq: TextSeq, ch: Chain, margin: int = 4) -> bool:
+    """Fuzzy evidence that the words around a piece read most of its passage (not a quote).
+
+    A greedy in-order match: each token of the passage, in turn, looks a few words ahead of the
+    last match for a look-alike. Cheap enough to ask of every candidate piece.
+    """
+    p = seq.passage_of[ch.j0]
+    first, n = seq.passage_first[p], seq.passage_len[p]
+    lo = max(0, ch.i0 - margin - (ch.j0 - first))
+    hi = min(len(keys), ch.i1 + 1 + margin + (first + n - 1 - ch.j1))
+    anchored = {a.j: a.i for a in ch.anchors}
+    good = 0
+    x = lo
+    for j in range(first, first + n):
+        if j in anchored:
+            good += 1
+            x = anchored[j] + 1
+            continue
+        heads = {alt[0] for alt in seq.alts[j] if alt}
+        for y in range(x, min(hi, x + LOOKAHEAD)):
+            if any(word_sim(keys[y], h) >= GOOD_SIM for h in heads):
+                good += 1
+                x = y + 1
+                break
+    return good >= min(JUMP_MIN_MATCHED, READ_SHARE * n) and good >= READ_SHARE * n
