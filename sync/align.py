@@ -90,7 +90,7 @@ def _drop_weak(matches: list[WordMatch], seq: TextSeq) -> list[WordMatch]:
         group = matches[k:e]
         coverage = len({m.j for m in group}) / max(seq.passage_len[p], 1)
         quality = sum(m.sim for m in group) / len(group)
-        if any(m.anchor for m in group) or (coverage >= 0.4 and quality >= 0.6):
+        if any(m.anchor for m in group) or (coverage >= 0.5 and quality >= 0.65):
             out.extend(group)
         k = e
     return out
