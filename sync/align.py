@@ -25,7 +25,7 @@ from . import __version__, hebrew, onsets
 from .alignment import EXPLAINED, READ, Alignment, Cue, Pin, Span, WordTiming
 from .coarse import coarse_align
 from .discourse import Discourse
-from .fine import WordMatch, align_region, reads_passage, refine_chains
+from .fine import WordMatch, align_region, passage_evidence, reads_passage, refine_chains
 from .textseq import TextSeq, build_textseq
 from .transcript import Transcript, Word
 
@@ -318,7 +318,14 @@ def align(
     not_read = {p.passage_id for p in pins if p.start is None}
     blocked = {j for j in range(len(seq)) if passages[seq.passage_of[j]].id in not_read}
 
-    chains = coarse_align(keys, seq, blocked, [w.start for w in words], lambda ch: reads_passage(keys, seq, ch))
+    chains = coarse_align(
+        keys,
+        seq,
+        blocked,
+        [w.start for w in words],
+        reads_passage=lambda ch: reads_passage(keys, seq, ch),
+        evidence=lambda ch: passage_evidence(keys, seq, ch),
+    )
     matches = refine_chains(keys, seq, chains)
     matches = _drop_weak([m for m in matches if m.j not in blocked], seq)
     sec_per_char = _speech_rate(words, matches, seq)

@@ -35,6 +35,8 @@ JUMP_MIN_SCORE = 3.0
 CONTINUE_SLACK = 4
 MAX_LINK_SECONDS = 6.0
 MAX_GAP_TOKENS = 40
+DANGLING_SHARE = 0.3
+AMBIGUOUS_ANCHORS = 4
 FORWARD_JUMP_COST = 0.5
 BACKWARD_JUMP_COST = 1.0
 # A jump lands only on a chain that reads a real part of a passage, not a phrase quoted from it.
@@ -305,6 +307,7 @@ def coarse_align(
     blocked: set[int] | None = None,
     times: list[float] | None = None,
     reads_passage: Callable[[Chain], bool] | None = None,
+    evidence: Callable[[Chain], int] | None = None,
 ) -> list[Chain]:
     """Chains of reading, selected. ``reads_passage`` may vouch for a piece whose exact anchors
     are too few to land a jump on (a garbled re-read): it looks at the words with fuzzy matching."""
@@ -319,7 +322,51 @@ def coarse_align(
         ch.jumpable = ch.jumpable or (ch.score >= JUMP_MIN_SCORE and _reads_enough(ch, seq))
         if not ch.jumpable and reads_passage is not None and len(ch.anchors) >= 3:
             ch.jumpable = reads_passage(ch)
-    return select_chains(pieces)
+    picked = select_chains(pieces)
+    picked = _prefer_next(picked, pieces, seq)
+    return _drop_dangling(picked, seq, evidence)
+
+
+def _prefer_next(picked: list[Chain], pieces: list[Chain], seq: TextSeq) -> list[Chain]:
+    """Between near-equal readings of the same few words, take the passage that comes next.
+
+    Formulaic passages ("ויהי ערב ויהי בקר יום ...") differ by a word or two, and the words alone
+    cannot tell them apart; the passage right after the last one read is the likely one.
+    """
+    by_span: dict[tuple[int, int], list[Chain]] = defaultdict(list)
+    for ch in pieces:
+        by_span[(ch.i0, ch.i1)].append(ch)
+    out: list[Chain] = []
+    for ch in picked:
+        if out and len(ch.anchors) <= AMBIGUOUS_ANCHORS:
+            want = seq.passage_of[out[-1].j1] + 1
+            if seq.passage_of[ch.j0] != want:
+                span = by_span.get((ch.i0, ch.i1), ())
+                rivals = [r for r in span if seq.passage_of[r.j0] == want and r.score >= 0.8 * ch.score]
+                if rivals:
+                    best = max(rivals, key=lambda r: r.score)
+                    ch = Chain(best.anchors, best.score, ch.jumpable)
+        out.append(ch)
+    return out
+
+
+def _drop_dangling(picked: list[Chain], seq: TextSeq, evidence: Callable[[Chain], int] | None) -> list[Chain]:
+    """A reading that ends with the first few words of a passage never read further was the
+    next passage's look-alike words in the talk that followed, not a reading of it."""
+    out: list[Chain] = []
+    for k, ch in enumerate(picked):
+        p = seq.passage_of[ch.j0]
+        nxt = picked[k + 1] if k + 1 < len(picked) else None
+        ends_reading = nxt is None or not is_continuation(ch, nxt)
+        starts_passage = ch.j0 - seq.passage_first[p] <= CONTINUE_SLACK
+        prev_continues = k > 0 and is_continuation(picked[k - 1], ch) and seq.passage_of[picked[k - 1].j1] != p
+        matched = evidence(ch) if evidence is not None else len({a.j for a in ch.anchors})
+        covered = matched / max(seq.passage_len[p], 1)
+        later = any(seq.passage_of[o.j0] == p for o in picked[k + 1 :])
+        if ends_reading and starts_passage and prev_continues and covered < DANGLING_SHARE and not later:
+            continue
+        out.append(ch)
+    return out
 
 
 def split_at_passages(chains: list[Chain], seq: TextSeq) -> list[Chain]:

@@ -175,8 +175,8 @@ def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[Wo
     return uniq
 
 
-def reads_passage(keys: list[str], seq: TextSeq, ch: Chain, margin: int = 4) -> bool:
-    """Fuzzy evidence that the words around a piece read most of its passage (not a quote).
+def passage_evidence(keys: list[str], seq: TextSeq, ch: Chain, margin: int = 4) -> int:
+    """How many tokens of a piece's passage the words around it read, fuzzily and in order.
 
     A greedy in-order match: each token of the passage, in turn, looks a few words ahead of the
     last match for a look-alike. Cheap enough to ask of every candidate piece.
@@ -199,4 +199,11 @@ def reads_passage(keys: list[str], seq: TextSeq, ch: Chain, margin: int = 4) -> 
                 good += 1
                 x = y + 1
                 break
+    return good
+
+
+def reads_passage(keys: list[str], seq: TextSeq, ch: Chain) -> bool:
+    """Fuzzy evidence that the words around a piece read most of its passage (not a quote)."""
+    n = seq.passage_len[seq.passage_of[ch.j0]]
+    good = passage_evidence(keys, seq, ch)
     return good >= min(JUMP_MIN_MATCHED, READ_SHARE * n) and good >= READ_SHARE * n
