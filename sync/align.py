@@ -36,6 +36,7 @@ BREAK_EXTRA_WORDS = 6
 BREAK_EXTRA_SECONDS = 5.0
 SNAP_WINDOW = 0.6
 SNAP_START_BEFORE = 1.2
+PIN_REACH = 10.0
 
 
 @dataclass
@@ -325,6 +326,7 @@ def align(
         [w.start for w in words],
         reads_passage=lambda ch: reads_passage(keys, seq, ch),
         evidence=lambda ch: passage_evidence(keys, seq, ch),
+        forced=_pin_anchors(pins, seq, words),
     )
     matches = refine_chains(keys, seq, chains)
     matches = _drop_weak([m for m in matches if m.j not in blocked], seq)
@@ -395,12 +397,36 @@ def align(
     )
 
 
+def _pin_anchors(pins: Sequence[Pin], seq: TextSeq, words: list[Word]) -> list[tuple[int, int]]:
+    """(word, token) pairs for start pins: the first word heard at the pinned time reads the
+    passage's first token."""
+    starts = [w.start for w in words]
+    first_token = {seq.passages[p].id: seq.passage_first[p] for p in range(len(seq.passages))}
+    out = []
+    for pin in pins:
+        j = first_token.get(pin.passage_id, -1)
+        if pin.start is None or j < 0:
+            continue
+        i = bisect.bisect_left(starts, pin.start - 0.25)
+        if i < len(words) and words[i].start < pin.start + 5.0:
+            out.append((i, j))
+    return out
+
+
 def _apply_start_pins(cues: list[Cue], pins: Sequence[Pin], passages: list, duration: float) -> list[Cue]:
     """A pinned start is exact: move (or create) that passage's read cue and make room for it."""
     for pin in pins:
         if pin.start is None:
             continue
-        mine = [c for c in cues if c.passage_id == pin.passage_id and c.kind == READ]
+        # The pin corrects the reading found near it; one far away is another reading (the
+        # pin then marks a re-read the aligner missed).
+        mine = [
+            c
+            for c in cues
+            if c.passage_id == pin.passage_id
+            and c.kind == READ
+            and c.start - PIN_REACH <= pin.start < c.end + PIN_REACH
+        ]
         if mine:
             target = min(mine, key=lambda c: abs(c.start - pin.start))
             length = max(target.end - target.start, 0.5)

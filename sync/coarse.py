@@ -21,7 +21,7 @@ from __future__ import annotations
 import bisect
 import math
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from . import hebrew
@@ -37,6 +37,7 @@ MAX_LINK_SECONDS = 6.0
 MAX_GAP_TOKENS = 40
 DANGLING_SHARE = 0.3
 AMBIGUOUS_ANCHORS = 4
+PIN_WEIGHT = 50.0
 FORWARD_JUMP_COST = 0.5
 BACKWARD_JUMP_COST = 1.0
 # A jump lands only on a chain that reads a real part of a passage, not a phrase quoted from it.
@@ -308,15 +309,25 @@ def coarse_align(
     times: list[float] | None = None,
     reads_passage: Callable[[Chain], bool] | None = None,
     evidence: Callable[[Chain], int] | None = None,
+    forced: Sequence[tuple[int, int]] = (),
 ) -> list[Chain]:
     """Chains of reading, selected. ``reads_passage`` may vouch for a piece whose exact anchors
     are too few to land a jump on (a garbled re-read): it looks at the words with fuzzy matching."""
     index = build_index(seq, blocked)
     anchors = find_anchors(keys, index)
+    if forced:
+        # The lecturer's pins: (word, token) pairs that must be read there. A heavy anchor makes
+        # the chain through it win, and the words around it are matched again around it.
+        pinned = {i for i, _ in forced}
+        anchors = [a for a in anchors if a.i not in pinned] + [Anchor(i, j, float(j), PIN_WEIGHT) for i, j in forced]
+        anchors.sort(key=lambda a: (a.i, a.pos))
     whole = chain_anchors(anchors, times)
     for ch in whole:
         ch.jumpable = ch.score >= JUMP_MIN_SCORE and _reads_enough(ch, seq)
     pieces = split_at_passages(whole, seq)
+    for ch in pieces:
+        if any(a.weight >= PIN_WEIGHT for a in ch.anchors):
+            ch.jumpable = True
     for ch in pieces:
         # A piece opening a strong chain may be landed on, as may any piece strong by itself.
         ch.jumpable = ch.jumpable or (ch.score >= JUMP_MIN_SCORE and _reads_enough(ch, seq))

@@ -233,3 +233,29 @@ def test_unrecognised_opening_never_starts_before_zero(discourse):
     al = align(discourse, s.transcript())
     assert all(0.0 <= c.start <= c.end <= al.duration for c in al.cues)
     assert any(c.passage_id == p.id for c in al.cues)
+
+
+def test_pin_realigns_the_passages_after_it(discourse):
+    """A lecturer pins a re-read the aligner missed; the rest of that reading follows the pin."""
+    s = Script()
+    ids = [p.id for p in discourse.passages()]
+    read_all(s, discourse, ids[:6])
+    s.say(COMMENTARY[:12], pause=1.5)
+    # A garbled re-read of passages 2-3: only every third word recognised.
+    s.t += 0.6
+    reread_at = round(s.t, 3)
+    for pid in ids[1:3]:
+        if pid == ids[2]:
+            s.t += 0.6
+            s.starts.setdefault(pid, []).append(round(s.t, 3))
+        for k, tok in enumerate(plain(discourse.passage(pid).tokens)):
+            s.say([tok if k % 3 == 0 else "בלבלה"], pause=0.0)
+    s.say(COMMENTARY[12:], pause=1.5)
+    read_all(s, discourse, ids[6:])
+    tr = s.transcript()
+    before = align(discourse, tr)
+    assert len([c for c in before.cues if c.passage_id == ids[1] and c.kind == READ]) == 1
+    after = align(discourse, tr, pins=[Pin(ids[1], reread_at)])
+    second = [c for c in after.cues if c.passage_id == ids[2] and c.kind == READ]
+    assert len([c for c in after.cues if c.passage_id == ids[1] and c.kind == READ]) == 2
+    assert any(abs(c.start - s.starts[ids[2]][1]) < 1.0 for c in second), "the passage after the pin follows it"
