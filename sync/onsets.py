@@ -58,40 +58,38 @@ def _clean_speech(mask: np.ndarray, min_run: int = 3) -> np.ndarray:
     return out
 
 
+def _runs(env: Envelope) -> tuple[np.ndarray, np.ndarray, int]:
+    """Frame indices where (cleaned) speech starts and where it stops, and the frame count."""
+    speech = _clean_speech(env.speech())
+    rises = np.flatnonzero(speech[1:] & ~speech[:-1]) + 1
+    falls = np.flatnonzero(~speech[1:] & speech[:-1]) + 1
+    if speech[0]:
+        rises = np.concatenate([[0], rises])
+    if speech[-1]:
+        falls = np.concatenate([falls, [len(speech)]])
+    return rises, falls, len(speech)
+
+
 def onsets(env: Envelope, min_silence: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
     """Times (s) where speech starts after at least ``min_silence`` seconds of silence, and the
     length (s) of the silence before each."""
     if len(env.db) == 0:
         return np.zeros(0), np.zeros(0)
-    speech = _clean_speech(env.speech())
-    idx = np.flatnonzero(speech[1:] & ~speech[:-1]) + 1
-    ends = np.flatnonzero(~speech[1:] & speech[:-1]) + 1
-    need = int(min_silence / FRAME)
-    times, pauses = [], []
-    for k in idx:
-        e = np.searchsorted(ends, k, side="right") - 1
-        silence = k - (ends[e] if e >= 0 else 0)
-        if silence >= need:
-            times.append(k)
-            pauses.append(silence)
-    if speech[0]:
-        times.insert(0, 0)
-        pauses.insert(0, 100)
-    return np.array(times, dtype=float) * FRAME, np.array(pauses, dtype=float) * FRAME
+    rises, falls, _ = _runs(env)
+    prev_fall = np.searchsorted(falls, rises, side="right") - 1
+    silence = np.where(prev_fall >= 0, rises - falls[np.maximum(prev_fall, 0)], 10_000)
+    keep = silence >= int(min_silence / FRAME)
+    return rises[keep] * FRAME, np.minimum(silence[keep], 10_000) * FRAME
 
 
 def offsets(env: Envelope, min_silence: float = 0.15) -> np.ndarray:
     """Times (s) where speech stops for at least ``min_silence`` seconds."""
     if len(env.db) == 0:
         return np.zeros(0)
-    speech = _clean_speech(env.speech())
-    idx = np.flatnonzero(~speech[1:] & speech[:-1]) + 1
-    need = int(min_silence / FRAME)
-    silent = ~speech
-    csum = np.concatenate([[0], np.cumsum(silent)])
-    n = len(speech)
-    good = [k for k in idx if k + need <= n and csum[k + need] - csum[k] == need]
-    return np.array(good, dtype=float) * FRAME
+    rises, falls, n = _runs(env)
+    next_rise = np.searchsorted(rises, falls, side="left")
+    silence = np.where(next_rise < len(rises), rises[np.minimum(next_rise, len(rises) - 1)] - falls, n - falls)
+    return falls[(silence >= int(min_silence / FRAME)) & (falls < n)] * FRAME
 
 
 def snap_start(
@@ -121,11 +119,4 @@ def first_onset(points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, mi
 
 def snap(t: float, points: np.ndarray, lo: float, hi: float) -> float:
     """The point nearest to ``t`` inside [lo, hi], or ``t`` if there is none."""
-    if len(points) == 0:
-        return t
-    a = np.searchsorted(points, lo, side="left")
-    b = np.searchsorted(points, hi, side="right")
-    if a >= b:
-        return t
-    cand = points[a:b]
-    return float(cand[np.argmin(np.abs(cand - t))])
+    return snap_start(t, points, np.zeros(len(points)), lo, hi, pause_weight=0.0)
