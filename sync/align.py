@@ -37,6 +37,9 @@ BREAK_EXTRA_SECONDS = 5.0
 SNAP_WINDOW = 0.6
 SNAP_START_BEFORE = 1.2
 PIN_REACH = 10.0
+DIGRESSION_MIN_SECONDS = 15.0
+DIGRESSION_MIN_WORDS = 12
+DIGRESSION_MAX_SHARE = 0.2
 
 
 @dataclass
@@ -362,6 +365,13 @@ def align(
 
     # Close read cues: a passage lasts until the next one starts, unless the lecturer then
     # talks about it for a while, which becomes an explanation cue.
+    starts = [w.start for w in words]
+    vocabulary = _vocabulary(seq)
+
+    def is_digression(t0: float, t1: float) -> bool:
+        lo, hi = bisect.bisect_left(starts, t0), bisect.bisect_left(starts, t1)
+        return t1 - t0 >= DIGRESSION_MIN_SECONDS and _off_topic([keys[i] for i in range(lo, hi)], vocabulary)
+
     out: list[Cue] = []
     off_text: list[Span] = []
     if cues and cues[0].start > 1.0:
@@ -374,7 +384,10 @@ def align(
         if nxt - end >= EXPLAIN_MIN_GAP:
             c.end = round(end, 3)
             out.append(c)
-            out.append(Cue(c.passage_id, c.end, round(nxt, 3), EXPLAINED, round(c.confidence * 0.8, 3)))
+            if is_digression(end, nxt):
+                off_text.append(Span(c.end, round(nxt, 3)))
+            else:
+                out.append(Cue(c.passage_id, c.end, round(nxt, 3), EXPLAINED, round(c.confidence * 0.8, 3)))
         else:
             c.end = round(max(nxt, c.start + 0.05), 3)
             out.append(c)
@@ -395,6 +408,29 @@ def align(
             "seconds_per_letter": round(sec_per_char, 4),
         },
     )
+
+
+def _vocabulary(seq: TextSeq) -> set[str]:
+    out: set[str] = set()
+    for alts in seq.alts:
+        for alt in alts:
+            for w in alt:
+                out.add(w)
+                out.add(hebrew.skeleton(w))
+    return out
+
+
+def _off_topic(keys: list[str], vocabulary: set[str]) -> bool:
+    """Talk that shares (almost) no words with the discourse is a digression, not explanation.
+
+    Explaining a text reuses its words (a third to two thirds of the longer words, measured on
+    simulated and real classes); an announcement or an unrelated story shares a few percent.
+    """
+    content = [k for k in keys if len(k) >= 3]
+    if len(content) < DIGRESSION_MIN_WORDS:
+        return False
+    shared = sum(1 for k in content if k in vocabulary or hebrew.skeleton(k) in vocabulary)
+    return shared / len(content) < DIGRESSION_MAX_SHARE
 
 
 def _pin_anchors(pins: Sequence[Pin], seq: TextSeq, words: list[Word]) -> list[tuple[int, int]]:

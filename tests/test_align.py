@@ -96,13 +96,23 @@ def test_straight_reading_times_every_passage(discourse):
     assert all(c.words for c in al.cues if c.kind == READ)
 
 
+def explanation_of(discourse, pid: str) -> list[str]:
+    """Talk about a passage: commentary words with the passage's own words woven in."""
+    words = plain(discourse.passage(pid).tokens)
+    out: list[str] = []
+    for k in range(0, len(COMMENTARY), 3):
+        out.extend(COMMENTARY[k : k + 3])
+        out.append(words[(k // 3 * 5) % len(words)])
+    return out
+
+
 def test_commentary_is_explanation_and_intro_is_off_text(discourse):
     s = Script()
     s.say(COMMENTARY[:20])
     ids = [p.id for p in discourse.passages()]
     read_all(s, discourse, ids[:2])
     explain_from = s.t
-    s.say(COMMENTARY, pause=1.5)
+    s.say(explanation_of(discourse, ids[1]), pause=1.5)
     explain_to = s.t
     read_all(s, discourse, ids[2:])
     al = align(discourse, s.transcript())
@@ -259,3 +269,26 @@ def test_pin_realigns_the_passages_after_it(discourse):
     second = [c for c in after.cues if c.passage_id == ids[2] and c.kind == READ]
     assert len([c for c in after.cues if c.passage_id == ids[1] and c.kind == READ]) == 2
     assert any(abs(c.start - s.starts[ids[2]][1]) < 1.0 for c in second), "the passage after the pin follows it"
+
+
+def test_unrelated_digression_is_off_text_but_explanation_is_not(discourse):
+    """Long talk sharing no words with the text is off-text; talk that reuses them explains."""
+    s = Script()
+    ids = [p.id for p in discourse.passages()]
+    read_all(s, discourse, ids[:3])
+    d0 = s.t
+    s.say(COMMENTARY * 2, pause=1.5)  # about 25 s of talk with none of the text's words
+    d1 = s.t
+    read_all(s, discourse, ids[3:5])
+    e0 = s.t
+    words = plain(discourse.passage(ids[4]).tokens)
+    s.say((COMMENTARY[:6] + words[:4] + COMMENTARY[6:12] + words[4:8]) * 3, pause=1.5)
+    e1 = s.t
+    read_all(s, discourse, ids[5:])
+    al = align(discourse, s.transcript())
+    assert any(sp.start <= d0 + 2 and sp.end >= d1 - 1 for sp in al.off_text)
+    assert not any(c.start < (d0 + d1) / 2 < c.end for c in al.cues)
+    # Quoting the passage it explains keeps the highlight on that passage (read or explained).
+    during = [c for c in al.cues if c.start <= (e0 + e1) / 2 < c.end]
+    assert during and all(c.passage_id == ids[4] for c in during)
+    assert any(c.kind == EXPLAINED and c.passage_id == ids[4] and c.start >= e0 - 1 for c in al.cues)
