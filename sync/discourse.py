@@ -89,6 +89,14 @@ class Discourse:
     def word_count(self) -> int:
         return sum(len(p.tokens) for p in self.passages())
 
+    @property
+    def direction(self) -> str:
+        """"rtl" for a Hebrew, Aramaic or Yiddish text; "ltr" for, say, an English one."""
+        sample = " ".join(p.text for p in self.passages()[:20])
+        hebrew = sum(1 for ch in sample if "\u0590" <= ch <= "\u05ff")
+        latin = sum(1 for ch in sample if ch.isascii() and ch.isalpha())
+        return "rtl" if hebrew >= latin else "ltr"
+
 
 def _is_separator(block: str) -> bool:
     return bool(_SEPARATOR.match(block)) and "_" in block or block.strip() in {"***", "* * *", "---"}

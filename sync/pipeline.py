@@ -171,6 +171,18 @@ def align_files(
     return PipelineResult(Path(outdir), result, files, cached=True, timings=timings)
 
 
+def _warn_unknown_abbreviations(discourse: Discourse, say: Say) -> None:
+    from .spoken import unknown_abbreviations
+
+    unknown = unknown_abbreviations(discourse)
+    if unknown:
+        shown = ", ".join(w for w, _ in unknown.most_common(5))
+        say(
+            f"text: {sum(unknown.values())} abbreviation(s) not in the table ({shown}); they are matched as "
+            "written. `shiur text TEXT --unknown` lists them."
+        )
+
+
 def sync_recording(
     audio_path: str | Path,
     text_path: str | Path,
@@ -190,6 +202,7 @@ def sync_recording(
     The text is parsed first so a bad text fails before minutes of transcription.
     """
     discourse = load_discourse(text_path)
+    _warn_unknown_abbreviations(discourse, say)
     options = options_for(language, bias, discourse)
     tr = transcribe_file(
         audio_path, model, options, use_cache=use_cache, on_progress=on_progress, say=say, keep_audio=refine

@@ -253,3 +253,15 @@ def test_cli_import(app: Flask, synced: Any, monkeypatch: pytest.MonkeyPatch) ->
                               "--date", "6/10/2024"])
     assert res.exit_code != 0 and "YYYY-MM-DD" in str(res.exception)
     assert "serve" in runner.invoke(cli, ["--help"]).output
+
+
+def test_english_discourse_is_laid_out_left_to_right() -> None:
+    from sync.discourse import parse_discourse
+
+    assert parse_discourse("In the beginning God created the heaven and the earth.").direction == "ltr"
+    assert parse_discourse("בראשית ברא אלהים את השמים ואת הארץ.").direction == "rtl"
+
+
+def test_catalogue_is_in_the_main_navigation(client) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert 'href="/catalogue"' in page

@@ -272,3 +272,15 @@ def test_day_of_month_letters_also_read_as_numbers() -> None:
     assert ("עשרימ", "וחמישה") in alts  # כ"ה אלול
     assert ("בעשרימ", "וחמישה") in token_alternatives('בכ"ה')
     assert ("מכל", "מקומ") in token_alternatives('מ"מ') and len(token_alternatives('מ"מ')) == 2
+
+
+def test_sync_warns_about_abbreviations_the_table_does_not_know(tmp_path) -> None:
+    from sync.discourse import parse_discourse
+    from sync.pipeline import _warn_unknown_abbreviations
+
+    said: list[str] = []
+    _warn_unknown_abbreviations(parse_discourse('שיר המעלות ממעמקים קראתיך, וכן בזקשט"ב כמבואר שם.'), said.append)
+    assert len(said) == 1 and 'בזקשט"ב' in said[0]
+    said.clear()
+    _warn_unknown_abbreviations(parse_discourse('שיר המעלות ממעמקים קראתיך, משא"כ בחי\' הכלים.'), said.append)
+    assert said == []
