@@ -31,7 +31,6 @@ from flask import (
     abort,
     current_app,
     flash,
-    g,
     redirect,
     render_template,
     request,
@@ -39,6 +38,7 @@ from flask import (
     url_for,
 )
 
+from player.listener import can_see_unpublished, recording_or_404
 from sync.bundle import EXPORT_FORMATS, export_result, load_result, parse_formats
 from sync.discourse import Discourse, parse_discourse
 from sync.errors import ShiurError
@@ -373,20 +373,11 @@ def _batch_language(item_dir: Path) -> str | None:
 # --- web -------------------------------------------------------------------------------------
 
 
-def _can_see_unpublished() -> bool:
-    return g.get("user") is not None
-
-
-def _recording_or_404(slug: str) -> library.Recording:
-    rec = library.get_recording(get_db(), slug, include_unpublished=_can_see_unpublished())
-    if rec is None:
-        abort(404)
-    return rec
 
 
 @bp.route("/r/<slug>/downloads")
 def downloads(slug: str) -> str:
-    rec = _recording_or_404(slug)
+    rec = recording_or_404(slug)
     folder = library.recording_dir(current_app.config["LIBRARY_DIR"], rec)
     ready = (folder / "alignment.json").is_file()
     has_transcript = (folder / "transcript.json").is_file()
@@ -402,7 +393,7 @@ def downloads(slug: str) -> str:
 
 @bp.route("/r/<slug>/download/<fmt>")
 def download(slug: str, fmt: str) -> Response:
-    rec = _recording_or_404(slug)
+    rec = recording_or_404(slug)
     if fmt not in EXPORT_FORMATS:
         abort(404)
     try:
@@ -429,7 +420,7 @@ def download(slug: str, fmt: str) -> Response:
 @bp.route("/r/<slug>/attach", methods=["POST"])
 @login_required
 def attach(slug: str) -> Response:
-    rec = _recording_or_404(slug)
+    rec = recording_or_404(slug)
     upload = request.files.get("file")
     mode = request.form.get("mode", AS_CUES)
     if upload is None or not upload.filename:
@@ -454,13 +445,13 @@ def attach(slug: str) -> Response:
 
 @bp.route("/catalogue")
 def catalogue() -> str:
-    rows = catalogue_rows(get_db(), current_app.config["LIBRARY_DIR"], include_unpublished=_can_see_unpublished())
+    rows = catalogue_rows(get_db(), current_app.config["LIBRARY_DIR"], include_unpublished=can_see_unpublished())
     return render_template("archivist_catalogue.html", rows=rows)
 
 
 @bp.route("/catalogue.<any(csv, json):ext>")
 def catalogue_file(ext: str) -> Response:
-    rows = catalogue_rows(get_db(), current_app.config["LIBRARY_DIR"], include_unpublished=_can_see_unpublished())
+    rows = catalogue_rows(get_db(), current_app.config["LIBRARY_DIR"], include_unpublished=can_see_unpublished())
     if ext == "csv":
         body, mimetype = catalogue_csv(rows), "text/csv; charset=utf-8"
     else:

@@ -58,7 +58,7 @@ def can_see_unpublished() -> bool:
     return g.get("user") is not None
 
 
-def _recording_or_404(slug: str) -> library.Recording:
+def recording_or_404(slug: str) -> library.Recording:
     rec = library.get_recording(get_db(), slug, include_unpublished=can_see_unpublished())
     if rec is None:
         abort(404)
@@ -102,7 +102,7 @@ def index() -> str:
 
 @bp.route("/r/<slug>")
 def player(slug: str) -> str:
-    rec = _recording_or_404(slug)
+    rec = recording_or_404(slug)
     conn = get_db()
     row = library.get_discourse(conn, rec.discourse_id) if rec.discourse_id is not None else None
     discourse = library.parsed_discourse(row) if row else None
@@ -126,7 +126,7 @@ def discourse_page(slug: str) -> str:
 
 @bp.route("/r/<slug>/audio")
 def audio(slug: str) -> Response:
-    rec = _recording_or_404(slug)
+    rec = recording_or_404(slug)
     name = rec.stream_path or rec.audio_path
     if not name:
         abort(404)
@@ -142,7 +142,7 @@ def audio(slug: str) -> Response:
 
 @bp.route("/r/<slug>/<any('passages.vtt', 'paragraphs.vtt'):name>")
 def vtt(slug: str, name: str) -> Response:
-    rec = _recording_or_404(slug)
+    rec = recording_or_404(slug)
     path = _folder(rec) / name
     if not path.is_file():
         abort(404)
@@ -153,7 +153,7 @@ def vtt(slug: str, name: str) -> Response:
 
 @bp.route("/r/<slug>/words.json")
 def words(slug: str) -> Response:
-    rec = _recording_or_404(slug)
+    rec = recording_or_404(slug)
     body = json.dumps(library.word_timings(_folder(rec)), separators=(",", ":"))
     resp = Response(body, mimetype="application/json")
     resp.headers["Cache-Control"] = "no-cache"
