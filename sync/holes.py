@@ -32,6 +32,10 @@ def speech_seconds(env: onsets.Envelope, t0: float, t1: float) -> float:
     return float(np.count_nonzero(env.speech()[a:b])) * onsets.FRAME
 
 
+def _heard(w: Word) -> bool:
+    return any(ch.isalnum() for ch in w.text)
+
+
 def _segment_of(words: list[Word], like: Segment) -> Segment:
     return Segment(
         start=words[0].start,
@@ -68,6 +72,10 @@ def fill_holes(
             continue
         run: list[Word] = []
         for w in seg.words:
+            if not _heard(w):
+                # "-", "...": what the decoder writes when it lost the speech. Not a word, and
+                # left out so the words put back in its place keep the time order.
+                continue
             if w.start - last_end >= MIN_HOLE:
                 found = list(holes_between(last_end, w.start))
                 if found:

@@ -64,3 +64,10 @@ def test_onsets_and_offsets_follow_the_signal() -> None:
     assert np.allclose(times, [1.0, 3.0], atol=0.02)
     assert pauses[1] >= 0.95
     assert np.allclose(offsets(env), [2.0, 4.0], atol=0.02)
+
+
+def test_dashes_written_for_lost_speech_do_not_hide_the_hole() -> None:
+    audio = signal([(0.5, 1.0), (2.0, 6.0), (7.0, 7.5)], 8.0)
+    stream = [seg([("א", 0.5, 1.0), ("-", 2.0, 2.1), ("-", 4.0, 4.1), ("ג", 7.0, 7.5)])]
+    out = list(fill_holes(iter(stream), audio, lambda a, b: [seg([("ב", 2.1, 5.9)])]))
+    assert [w.text for s in out for w in s.words] == ["א", "ב", "ג"]
