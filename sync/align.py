@@ -309,8 +309,9 @@ def align(
     """Align ``transcript`` to ``discourse``.
 
     ``audio`` is the 16 kHz mono float32 signal; with it, passage starts are snapped to speech
-    onsets. ``model`` is accepted for a forced-alignment refinement and may be None. ``pins`` are
-    the lecturer's corrections, honoured exactly; the rest is re-aligned around them.
+    onsets. ``model`` (a loaded WhisperModel) is not used yet: it is part of the signature for a
+    forced-alignment pass, which measured unnecessary on the corpus once starts snap to onsets.
+    ``pins`` are the lecturer's corrections, honoured exactly; the rest is re-aligned around them.
     """
     options = options or AlignOptions()
     seq = build_textseq(discourse, lattice=options.lattice)
