@@ -17,7 +17,7 @@ from typing import Any
 from .transcript import Transcript
 from .whisper_model import cache_dir
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4
 """Bump when the transcript format or the transcription code changes what a cached entry means."""
 
 

@@ -32,6 +32,11 @@ def speech_seconds(env: onsets.Envelope, t0: float, t1: float) -> float:
     return float(np.count_nonzero(env.speech()[a:b])) * onsets.FRAME
 
 
+def max_word_seconds(text: str) -> float:
+    """A generous upper bound on how long one spoken word lasts."""
+    return 1.0 + 0.15 * len(text)
+
+
 def _heard(w: Word) -> bool:
     return any(ch.isalnum() for ch in w.text)
 
@@ -76,6 +81,9 @@ def fill_holes(
                 # "-", "...": what the decoder writes when it lost the speech. Not a word, and
                 # left out so the words put back in its place keep the time order.
                 continue
+            # A word "lasting" many seconds is the decoder giving up on the rest of a chunk:
+            # the word itself is short, and what follows it is a hole.
+            w.end = min(w.end, w.start + max_word_seconds(w.text))
             if w.start - last_end >= MIN_HOLE:
                 found = list(holes_between(last_end, w.start))
                 if found:

@@ -71,3 +71,12 @@ def test_dashes_written_for_lost_speech_do_not_hide_the_hole() -> None:
     stream = [seg([("א", 0.5, 1.0), ("-", 2.0, 2.1), ("-", 4.0, 4.1), ("ג", 7.0, 7.5)])]
     out = list(fill_holes(iter(stream), audio, lambda a, b: [seg([("ב", 2.1, 5.9)])]))
     assert [w.text for s in out for w in s.words] == ["א", "ב", "ג"]
+
+
+def test_a_word_stretched_over_lost_speech_is_cut_and_the_rest_decoded() -> None:
+    audio = signal([(0.5, 1.5), (2.0, 9.0), (9.5, 10.0)], 11.0)
+    stream = [seg([("א", 0.5, 1.0), ("בלילה", 1.0, 9.4)]), seg([("ג", 9.5, 10.0)])]
+    out = list(fill_holes(iter(stream), audio, lambda a, b: [seg([("ב", 3.0, 8.0)])]))
+    words = [w for s in out for w in s.words]
+    assert [w.text for w in words] == ["א", "בלילה", "ב", "ג"]
+    assert words[1].end < 3.0
