@@ -322,12 +322,11 @@ def process_recording(item: BatchItem, workdir: Path, options: BatchOptions) -> 
     return figures
 
 
-def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: BatchOptions) -> ItemResult:
-    """Runs in a worker: outputs go to a partial folder, renamed into place only when complete."""
-    t0 = time.monotonic()
+def _failed_result(item: BatchItem) -> ItemResult:
+    """An item's result before it succeeds: failed, with the input stamps that decide a redo."""
     size, mtime = _file_stamp(item.audio)
     text_size, text_mtime = _file_stamp(item.text) if item.text else (0, 0.0)
-    res = ItemResult(
+    return ItemResult(
         key=item.key,
         status=FAILED,
         audio=str(item.audio),
@@ -338,6 +337,12 @@ def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: Batch
         text_mtime=text_mtime,
         metadata=dict(item.metadata),
     )
+
+
+def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: BatchOptions) -> ItemResult:
+    """Runs in a worker: outputs go to a partial folder, renamed into place only when complete."""
+    t0 = time.monotonic()
+    res = _failed_result(item)
     partial = outdir / f".{item.key}.partial"
     final = outdir / item.key
     try:
@@ -506,18 +511,10 @@ WORKER_DIED = "the worker process died while processing it (a crash in the decod
 
 def _worker_died(item: BatchItem, outdir: Path) -> ItemResult:
     shutil.rmtree(outdir / f".{item.key}.partial", ignore_errors=True)
-    size, mtime = _file_stamp(item.audio)
-    return ItemResult(
-        key=item.key,
-        status=FAILED,
-        audio=str(item.audio),
-        text=str(item.text or ""),
-        error=WORKER_DIED,
-        audio_size=size,
-        audio_mtime=mtime,
-        finished_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        metadata=dict(item.metadata),
-    )
+    res = _failed_result(item)
+    res.error = WORKER_DIED
+    res.finished_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return res
 
 
 def _drain(pending: dict[Future[ItemResult], BatchItem], record: Callable[[ItemResult], None]) -> list[BatchItem]:
