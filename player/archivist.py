@@ -373,8 +373,6 @@ def _batch_language(item_dir: Path) -> str | None:
 # --- web -------------------------------------------------------------------------------------
 
 
-
-
 @bp.route("/r/<slug>/downloads")
 def downloads(slug: str) -> str:
     rec = recording_or_404(slug)
@@ -484,85 +482,87 @@ def _cli_recording(conn: sqlite3.Connection, ref: str) -> library.Recording:
     return rec
 
 
-def register_commands(cli: click.Group) -> None:
-    @cli.command("export")
-    @click.argument("recording")
-    @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
-                  help="Folder to write the files into (created if missing).")
-    @click.option("-f", "--format", "formats", default="all", show_default=True, metavar="LIST",
-                  help=f"Comma-separated: {', '.join(EXPORT_FORMATS)}, or all.")
-    @click.option("--cue-text", default="text", show_default=True, metavar="SPEC",
-                  help="What each passage cue shows: text (the passage), id (p3.2), words or words:N (first N words).")
-    def export_cmd(recording: str, outdir: Path, formats: str, cue_text: str) -> None:
-        """Export a library RECORDING (slug or id): VTT, chapters, SRT, full JSON, transcript, ZIP bundle."""
-        try:
-            spec = CueText.parse(cue_text)
-        except ValueError as e:
-            raise ShiurError(str(e)) from None
-        app, conn = _cli_app_conn()
-        try:
-            rec = _cli_recording(conn, recording)
-            files = export_recording(conn, app.config["LIBRARY_DIR"], rec, outdir, parse_formats(formats), spec)
-        finally:
-            conn.close()
-        click.echo(f"wrote {len(files)} files for {rec.slug}:")
-        for f in files:
-            click.echo(f"  {f}")
+@click.command("export")
+@click.argument("recording")
+@click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Folder to write the files into (created if missing).")
+@click.option("-f", "--format", "formats", default="all", show_default=True, metavar="LIST",
+              help=f"Comma-separated: {', '.join(EXPORT_FORMATS)}, or all.")
+@click.option("--cue-text", default="text", show_default=True, metavar="SPEC",
+              help="What each passage cue shows: text (the passage), id (p3.2), words or words:N (first N words).")
+def export_cmd(recording: str, outdir: Path, formats: str, cue_text: str) -> None:
+    """Export a library RECORDING (slug or id): VTT, chapters, SRT, full JSON, transcript, ZIP bundle."""
+    try:
+        spec = CueText.parse(cue_text)
+    except ValueError as e:
+        raise ShiurError(str(e)) from None
+    app, conn = _cli_app_conn()
+    try:
+        rec = _cli_recording(conn, recording)
+        files = export_recording(conn, app.config["LIBRARY_DIR"], rec, outdir, parse_formats(formats), spec)
+    finally:
+        conn.close()
+    click.echo(f"wrote {len(files)} files for {rec.slug}:")
+    for f in files:
+        click.echo(f"  {f}")
 
-    @cli.command("catalogue")
-    @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                  help="File to write (default: standard output). The format follows its extension.")
-    @click.option("-f", "--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
-                  help="csv or json (default: from --output's extension, else csv).")
-    @click.option("--published-only", is_flag=True, help="Leave out drafts.")
-    def catalogue_cmd(output: Path | None, fmt: str | None, published_only: bool) -> None:
-        """The whole library's metadata as CSV or JSON: one row per recording."""
-        fmt = fmt or (output.suffix.lower().lstrip(".") if output and output.suffix.lower() in (".csv", ".json")
-                      else "csv")  # fmt: skip
-        app, conn = _cli_app_conn()
-        try:
-            rows = catalogue_rows(conn, app.config["LIBRARY_DIR"], include_unpublished=not published_only)
-        finally:
-            conn.close()
-        body = catalogue_csv(rows) if fmt == "csv" else catalogue_json(rows)
-        if output is None:
-            click.echo(body.lstrip("\ufeff"), nl=False)
-        else:
-            output.write_text(body, encoding="utf-8")
-            click.echo(f"wrote {len(rows)} recordings to {output}", err=True)
 
-    @cli.command("attach")
-    @click.argument("recording")
-    @click.argument("cue_file", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--as", "mode", type=click.Choice(IMPORT_MODES), default=AS_CUES, show_default=True,
-                  help="cues: the file's cues become the recording's cues. "
-                       "transcript: its text replaces Whisper's and is aligned to the discourse.")
-    @click.option("--language", default=None, help="Language of the cue text (default: the recording's).")
-    def attach_cmd(recording: str, cue_file: Path, mode: str, language: str | None) -> None:
-        """Attach an existing VTT or SRT (hand-made or from another tool) to a library RECORDING."""
-        app, conn = _cli_app_conn()
-        try:
-            rec = _cli_recording(conn, recording)
-            result = attach_cues(conn, app.config["LIBRARY_DIR"], rec, cue_file, mode, language)
-        finally:
-            conn.close()
-        a = result.alignment
-        click.echo(f"attached {len(a.cues)} cues to {rec.slug} ({len(a.skipped)} passages without a cue); "
-                   "the replaced files are kept under previous/")
-        for u in a.meta.get("unmatched", []):
-            click.echo(f"  not matched to any passage: {u}", err=True)
+@click.command("catalogue")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="File to write (default: standard output). The format follows its extension.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["csv", "json"]), default=None,
+              help="csv or json (default: from --output's extension, else csv).")
+@click.option("--published-only", is_flag=True, help="Leave out drafts.")
+def catalogue_cmd(output: Path | None, fmt: str | None, published_only: bool) -> None:
+    """The whole library's metadata as CSV or JSON: one row per recording."""
+    fmt = fmt or (output.suffix.lower().lstrip(".") if output and output.suffix.lower() in (".csv", ".json")
+                  else "csv")  # fmt: skip
+    app, conn = _cli_app_conn()
+    try:
+        rows = catalogue_rows(conn, app.config["LIBRARY_DIR"], include_unpublished=not published_only)
+    finally:
+        conn.close()
+    body = catalogue_csv(rows) if fmt == "csv" else catalogue_json(rows)
+    if output is None:
+        click.echo(body.lstrip("\ufeff"), nl=False)
+    else:
+        output.write_text(body, encoding="utf-8")
+        click.echo(f"wrote {len(rows)} recordings to {output}", err=True)
 
-    @cli.command("import-batch")
-    @click.argument("batch_dir", type=click.Path(file_okay=False, path_type=Path))
-    @click.option("--draft", is_flag=True, help="Add them unpublished (hidden from listeners until published).")
-    def import_batch_cmd(batch_dir: Path, draft: bool) -> None:
-        """Add the finished recordings of a `shiur batch` output folder to the web library (each once)."""
-        app, conn = _cli_app_conn()
-        try:
-            rows = import_batch(conn, app.config["LIBRARY_DIR"], batch_dir, published=not draft)
-        finally:
-            conn.close()
-        for r in rows:
-            click.echo(f"{r['key']}\t{r['slug']}\t{r['status']}")
-        added = sum(1 for r in rows if r["status"] == "added")
-        click.echo(f"{added} recordings added to the library", err=True)
+
+@click.command("attach")
+@click.argument("recording")
+@click.argument("cue_file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as", "mode", type=click.Choice(IMPORT_MODES), default=AS_CUES, show_default=True,
+              help="cues: the file's cues become the recording's cues. "
+                   "transcript: its text replaces Whisper's and is aligned to the discourse.")
+@click.option("--language", default=None, help="Language of the cue text (default: the recording's).")
+def attach_cmd(recording: str, cue_file: Path, mode: str, language: str | None) -> None:
+    """Attach an existing VTT or SRT (hand-made or from another tool) to a library RECORDING."""
+    app, conn = _cli_app_conn()
+    try:
+        rec = _cli_recording(conn, recording)
+        result = attach_cues(conn, app.config["LIBRARY_DIR"], rec, cue_file, mode, language)
+    finally:
+        conn.close()
+    a = result.alignment
+    click.echo(f"attached {len(a.cues)} cues to {rec.slug} ({len(a.skipped)} passages without a cue); "
+               "the replaced files are kept under previous/")
+    for u in a.meta.get("unmatched", []):
+        click.echo(f"  not matched to any passage: {u}", err=True)
+
+
+@click.command("import-batch")
+@click.argument("batch_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--draft", is_flag=True, help="Add them unpublished (hidden from listeners until published).")
+def import_batch_cmd(batch_dir: Path, draft: bool) -> None:
+    """Add the finished recordings of a `shiur batch` output folder to the web library (each once)."""
+    app, conn = _cli_app_conn()
+    try:
+        rows = import_batch(conn, app.config["LIBRARY_DIR"], batch_dir, published=not draft)
+    finally:
+        conn.close()
+    for r in rows:
+        click.echo(f"{r['key']}\t{r['slug']}\t{r['status']}")
+    added = sum(1 for r in rows if r["status"] == "added")
+    click.echo(f"{added} recordings added to the library", err=True)

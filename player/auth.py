@@ -355,64 +355,67 @@ def _read_password(from_stdin: bool) -> str:
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-def register_commands(cli: click.Group) -> None:
-    @cli.group("user")
-    def user() -> None:
-        """Manage lecturer and admin accounts."""
+@click.group("user")
+def user_group() -> None:
+    """Manage lecturer and admin accounts."""
 
-    @user.command("add")
-    @click.argument("username")
-    @click.option("--role", type=click.Choice(ROLES), default="lecturer", show_default=True)
-    @click.option("--name", "display_name", default="", help="Name shown on pages (default: the username).")
-    @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-    def add(username: str, role: str, display_name: str, password_stdin: bool) -> None:
-        """Create an account."""
-        password = _read_password(password_stdin)
-        conn = _cli_conn()
-        try:
-            create_user(conn, username, password, role, display_name)
-        except ValueError as e:
-            raise click.ClickException(str(e)) from None
-        finally:
-            conn.close()
-        click.echo(f"created {role} {username}")
 
-    @user.command("list")
-    def list_() -> None:
-        """List accounts."""
-        conn = _cli_conn()
-        try:
-            rows = conn.execute("SELECT username, role, display_name, created_at FROM users ORDER BY username")
-            for r in rows:
-                click.echo(f"{r['username']}\t{r['role']}\t{r['display_name']}\t{r['created_at']}")
-        finally:
-            conn.close()
+@user_group.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="lecturer", show_default=True)
+@click.option("--name", "display_name", default="", help="Name shown on pages (default: the username).")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def user_add(username: str, role: str, display_name: str, password_stdin: bool) -> None:
+    """Create an account."""
+    password = _read_password(password_stdin)
+    conn = _cli_conn()
+    try:
+        create_user(conn, username, password, role, display_name)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        conn.close()
+    click.echo(f"created {role} {username}")
 
-    @user.command("passwd")
-    @click.argument("username")
-    @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
-    def passwd(username: str, password_stdin: bool) -> None:
-        """Set a new password."""
-        password = _read_password(password_stdin)
-        conn = _cli_conn()
-        try:
-            set_password(conn, username, password)
-        except ValueError as e:
-            raise click.ClickException(str(e)) from None
-        finally:
-            conn.close()
-        click.echo(f"password changed for {username}")
 
-    @user.command("delete")
-    @click.argument("username")
-    def delete(username: str) -> None:
-        """Remove an account (its recordings stay)."""
-        conn = _cli_conn()
-        try:
-            n = conn.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount
-            conn.commit()
-        finally:
-            conn.close()
-        if not n:
-            raise click.ClickException(f"no user {username!r}")
-        click.echo(f"deleted {username}")
+@user_group.command("list")
+def user_list() -> None:
+    """List accounts."""
+    conn = _cli_conn()
+    try:
+        rows = conn.execute("SELECT username, role, display_name, created_at FROM users ORDER BY username")
+        for r in rows:
+            click.echo(f"{r['username']}\t{r['role']}\t{r['display_name']}\t{r['created_at']}")
+    finally:
+        conn.close()
+
+
+@user_group.command("passwd")
+@click.argument("username")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
+def user_passwd(username: str, password_stdin: bool) -> None:
+    """Set a new password."""
+    password = _read_password(password_stdin)
+    conn = _cli_conn()
+    try:
+        set_password(conn, username, password)
+    except ValueError as e:
+        raise click.ClickException(str(e)) from None
+    finally:
+        conn.close()
+    click.echo(f"password changed for {username}")
+
+
+@user_group.command("delete")
+@click.argument("username")
+def user_delete(username: str) -> None:
+    """Remove an account (its recordings stay)."""
+    conn = _cli_conn()
+    try:
+        n = conn.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount
+        conn.commit()
+    finally:
+        conn.close()
+    if not n:
+        raise click.ClickException(f"no user {username!r}")
+    click.echo(f"deleted {username}")

@@ -1,27 +1,10 @@
-"""Web-side ``shiur`` commands. Each audience module may define ``register_commands(cli)``."""
+"""`shiur serve`: the web player. (Every command is registered in sync/cli.py.)"""
 
 from __future__ import annotations
 
-import importlib
 import os
 
 import click
-
-_MODULES = ("listener", "lecturer", "archivist", "auth", "jobs", "library")
-
-
-def register(cli: click.Group) -> None:
-    cli.add_command(serve)
-    for name in _MODULES:
-        try:
-            module = importlib.import_module(f"player.{name}")
-        except ModuleNotFoundError as e:
-            if e.name != f"player.{name}":
-                raise
-            continue
-        hook = getattr(module, "register_commands", None)
-        if hook is not None:
-            hook(cli)
 
 
 @click.command()

@@ -535,13 +535,12 @@ def start_worker(app: Any) -> subprocess.Popen[bytes] | None:
     return proc
 
 
-def register_commands(cli: click.Group) -> None:
-    @cli.command("worker")
-    @click.option("--once", is_flag=True, help="Exit when the queue is empty.")
-    @click.option("--poll", default=1.0, show_default=True, help="Seconds between looks at an empty queue.")
-    def worker(once: bool, poll: float) -> None:
-        """Process uploaded recordings in the background (transcribe, align, web copy)."""
-        _serve_forever(once, poll)
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Exit when the queue is empty.")
+@click.option("--poll", default=1.0, show_default=True, help="Seconds between looks at an empty queue.")
+def worker_command(once: bool, poll: float) -> None:
+    """Process uploaded recordings in the background (transcribe, align, web copy)."""
+    _serve_forever(once, poll)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import click
+
 from sync.alignment import Alignment, cue_ids
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import AudioError, ShiurError, TextError
@@ -435,58 +437,56 @@ def _cli_app_conn() -> tuple[Any, sqlite3.Connection]:
     return app, connect(app.config["DATABASE"])
 
 
-def register_commands(cli: Any) -> None:
-    import click
+@click.command("import")
+@click.argument("sync_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--title", required=True, help="Title shown in the library.")
+@click.option("--lecturer", default="", help="Lecturer's name.")
+@click.option("--date", "recorded_on", default=None, help="Date of the class, YYYY-MM-DD.")
+@click.option("--draft", is_flag=True, help="Keep it unpublished (hidden from listeners).")
+def import_command(sync_dir: Path, audio: Path, text: Path, title: str, lecturer: str, recorded_on: str | None,
+                   draft: bool) -> None:
+    """Add an already-synced recording (a `shiur sync` output folder) to the web library."""
+    _check_date(recorded_on)
+    app, conn = _cli_app_conn()
+    try:
+        did = add_discourse_file(conn, text)
+        rec = import_recording(conn, Path(app.config["LIBRARY_DIR"]), sync_dir, audio, did, title, lecturer,
+                               recorded_on, published=not draft)
+    finally:
+        conn.close()
+    click.echo(f"added {rec.slug}: /r/{rec.slug}")
 
-    @cli.command("import")
-    @click.argument("sync_dir", type=click.Path(file_okay=False, path_type=Path))
-    @click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
-    @click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--title", required=True, help="Title shown in the library.")
-    @click.option("--lecturer", default="", help="Lecturer's name.")
-    @click.option("--date", "recorded_on", default=None, help="Date of the class, YYYY-MM-DD.")
-    @click.option("--draft", is_flag=True, help="Keep it unpublished (hidden from listeners).")
-    def import_(sync_dir: Path, audio: Path, text: Path, title: str, lecturer: str, recorded_on: str | None,
-                draft: bool) -> None:
-        """Add an already-synced recording (a `shiur sync` output folder) to the web library."""
-        _check_date(recorded_on)
-        app, conn = _cli_app_conn()
-        try:
-            did = add_discourse_file(conn, text)
-            rec = import_recording(conn, Path(app.config["LIBRARY_DIR"]), sync_dir, audio, did, title, lecturer,
-                                   recorded_on, published=not draft)
-        finally:
-            conn.close()
-        click.echo(f"added {rec.slug}: /r/{rec.slug}")
 
-    @cli.command("add")
-    @click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
-    @click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
-    @click.option("--title", required=True, help="Title shown in the library.")
-    @click.option("--lecturer", default="", help="Lecturer's name.")
-    @click.option("--date", "recorded_on", default=None, help="Date of the class, YYYY-MM-DD.")
-    @click.option("--model", default=None, help="Whisper model name or folder (default: the bundled base).")
-    @click.option("--language", default="he", show_default=True, help="Spoken language (Whisper code).")
-    @click.option("--draft", is_flag=True, help="Keep it unpublished (hidden from listeners).")
-    def add(audio: Path, text: Path, title: str, lecturer: str, recorded_on: str | None, model: str | None,
-            language: str, draft: bool) -> None:
-        """Sync a recording with its discourse and add it to the web library (transcribes: takes a while)."""
-        import tempfile
+@click.command("add")
+@click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--title", required=True, help="Title shown in the library.")
+@click.option("--lecturer", default="", help="Lecturer's name.")
+@click.option("--date", "recorded_on", default=None, help="Date of the class, YYYY-MM-DD.")
+@click.option("--model", default=None, help="Whisper model name or folder (default: the bundled base).")
+@click.option("--language", default="he", show_default=True, help="Spoken language (Whisper code).")
+@click.option("--draft", is_flag=True, help="Keep it unpublished (hidden from listeners).")
+def add_command(audio: Path, text: Path, title: str, lecturer: str, recorded_on: str | None, model: str | None,
+                language: str, draft: bool) -> None:
+    """Sync a recording with its discourse and add it to the web library (transcribes: takes a while)."""
+    import tempfile
 
-        from sync.pipeline import sync_recording
+    from sync.pipeline import sync_recording
 
-        _check_date(recorded_on)
-        app, conn = _cli_app_conn()
-        try:
-            did = add_discourse_file(conn, text)
-            with tempfile.TemporaryDirectory(prefix="shiur-add-") as tmp:
-                sync_recording(audio, text, tmp, model=model, language=language,
-                               say=lambda m: click.echo(m, err=True))
-                rec = import_recording(conn, Path(app.config["LIBRARY_DIR"]), Path(tmp), audio, did, title,
-                                       lecturer, recorded_on, published=not draft)
-        finally:
-            conn.close()
-        click.echo(f"added {rec.slug}: /r/{rec.slug}")
+    _check_date(recorded_on)
+    app, conn = _cli_app_conn()
+    try:
+        did = add_discourse_file(conn, text)
+        with tempfile.TemporaryDirectory(prefix="shiur-add-") as tmp:
+            sync_recording(audio, text, tmp, model=model, language=language,
+                           say=lambda m: click.echo(m, err=True))
+            rec = import_recording(conn, Path(app.config["LIBRARY_DIR"]), Path(tmp), audio, did, title,
+                                   lecturer, recorded_on, published=not draft)
+    finally:
+        conn.close()
+    click.echo(f"added {rec.slug}: /r/{rec.slug}")
 
 
 def _check_date(value: str | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 
@@ -10,8 +11,53 @@ import click
 from . import __version__
 from .errors import ShiurError
 
+COMMANDS: dict[str, str] = {
+    # The core: no Flask needed.
+    "sync": "sync.cli:sync_cmd",
+    "transcribe": "sync.cli:transcribe_cmd",
+    "align": "sync.cli:align_cmd",
+    "text": "sync.textinfo:text_command",
+    "batch": "sync.batch:batch_command",
+    "import-cues": "sync.importers:import_command",
+    # The web library (player/, needs Flask).
+    "serve": "player.cli:serve",
+    "worker": "player.jobs:worker_command",
+    "user": "player.auth:user_group",
+    "add": "player.library:add_command",
+    "import": "player.library:import_command",
+    "import-batch": "player.archivist:import_batch_cmd",
+    "export": "player.archivist:export_cmd",
+    "catalogue": "player.archivist:catalogue_cmd",
+    "attach": "player.archivist:attach_cmd",
+}
+"""Every ``shiur`` command: name -> ``module:attribute`` of its click command. The one place
+commands are registered; each module defines its commands' bodies and nothing registers itself."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+_WEB_MODULES = ("flask", "werkzeug", "player")
+
+
+def _load(name: str) -> click.Command | None:
+    module, _, attr = COMMANDS[name].partition(":")
+    try:
+        return getattr(importlib.import_module(module), attr)
+    except ModuleNotFoundError as e:
+        # A core-only install (no Flask) still runs the core commands.
+        if (e.name or "").split(".")[0] in _WEB_MODULES and module.startswith("player."):
+            return None
+        raise
+
+
+class _Commands(click.Group):
+    """Loads a command's module when the command is used (or listed by --help)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(n for n in COMMANDS if _load(n) is not None)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        return _load(cmd_name) if cmd_name in COMMANDS else None
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="shiur")
 def cli() -> None:
     """Shiur Sync: follow a recorded Torah class along its text.
@@ -75,7 +121,7 @@ def _print_outputs(files, outdir) -> None:
         click.echo(f"  {f}")
 
 
-@cli.command("transcribe")
+@click.command("transcribe")
 @click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Where to write the transcript JSON. Default: <AUDIO name>.transcript.json here.")
@@ -108,7 +154,7 @@ def transcribe_cmd(audio: Path, output: Path | None, model: str | None, language
     click.echo(f"wrote {out} ({len(tr.transcript.segments)} segments, {words} words, {how})")
 
 
-@cli.command("align")
+@click.command("align")
 @click.argument("transcript", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -129,7 +175,7 @@ def align_cmd(transcript: Path, text: Path, outdir: Path, audio_path: Path | Non
     _print_outputs(res.files, outdir)
 
 
-@cli.command("sync")
+@click.command("sync")
 @click.argument("audio", type=click.Path(dir_okay=False, path_type=Path))
 @click.argument("text", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
@@ -174,32 +220,7 @@ def sync_cmd(audio: Path, text: Path, outdir: Path, model: str | None, language:
     _print_outputs(res.files, outdir)
 
 
-# ---- `shiur text` (H2, sync/textinfo.py) ----
-from .textinfo import text_command  # noqa: E402
-
-cli.add_command(text_command)
-
-# ---- `shiur batch`, `shiur import-cues` (H5, sync/batch.py, sync/importers.py) ----
-from .batch import batch_command  # noqa: E402
-from .importers import import_command  # noqa: E402
-
-cli.add_command(batch_command)
-cli.add_command(import_command)
-
-
-def _register_web_commands() -> None:
-    # The web commands live with the Flask app; the core stays importable without Flask.
-    try:
-        from player.cli import register
-    except ModuleNotFoundError as e:
-        if e.name not in ("flask", "player", "player.cli"):
-            raise
-        return
-    register(cli)
-
-
 def main() -> None:
-    _register_web_commands()
     try:
         cli(standalone_mode=False)
     except ShiurError as e:

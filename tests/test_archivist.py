@@ -146,13 +146,9 @@ def test_catalogue_csv_and_json(client, recording):
 def cli_env(app, monkeypatch):
     monkeypatch.setenv("SHIUR_MEDIA", app.config["MEDIA_DIR"])
     monkeypatch.setenv("SHIUR_LIBRARY", app.config["LIBRARY_DIR"])
-    import click
+    from sync.cli import cli
 
-    from player.archivist import register_commands
-
-    group = click.Group()
-    register_commands(group)
-    return group
+    return cli
 
 
 def test_cli_export_all_formats(cli_env, recording, tmp_path):

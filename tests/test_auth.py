@@ -119,11 +119,10 @@ def test_secret_key_generated_once_and_kept(app_config):
 
 
 def _cli(monkeypatch, app_config):
-    from sync.cli import _register_web_commands, cli
+    from sync.cli import cli
 
     monkeypatch.setenv("SHIUR_MEDIA", app_config["MEDIA_DIR"])
     monkeypatch.setenv("SHIUR_LIBRARY", app_config["LIBRARY_DIR"])
-    _register_web_commands()
     return cli
 
 

@@ -183,3 +183,27 @@ def test_align_with_audio_refinement(monkeypatch, capsys, tmp_path, text_file, p
     for cap, truth in zip(caps, speech.starts, strict=True):
         h, m, s = cap.start.split(":")
         assert abs(int(h) * 3600 + int(m) * 60 + float(s) - truth) <= 1.0
+
+
+def test_every_command_is_registered_in_one_table() -> None:
+    import click
+
+    from sync.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+    for name in COMMANDS:
+        cmd = cli.get_command(ctx, name)
+        assert isinstance(cmd, click.Command) and cmd.name == name, name
+    assert cli.get_command(ctx, "no-such-command") is None
+
+
+def test_core_commands_work_without_flask(tmp_path) -> None:
+    import subprocess
+
+    # A core-only install: Flask cannot be imported; the web commands disappear, the rest stays.
+    code = ("import sys; sys.modules['flask'] = None; from sync.cli import cli; import click; "
+            "print(' '.join(cli.list_commands(click.Context(cli))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert {"sync", "transcribe", "align", "text", "batch", "import-cues"} <= set(out)
+    assert "serve" not in out and "user" not in out

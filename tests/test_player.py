@@ -237,9 +237,6 @@ def test_cli_import(app: Flask, synced: Any, monkeypatch: pytest.MonkeyPatch) ->
     from sync.cli import cli
 
     monkeypatch.setenv("SHIUR_LIBRARY", app.config["LIBRARY_DIR"])
-    from player.cli import register
-
-    register(cli)
     runner = CliRunner()
     res = runner.invoke(cli, ["import", str(synced.outdir), str(synced.audio), str(synced.text), "--title",
                               "מהשורה", "--lecturer", "הרב", "--date", "2024-10-06"])
