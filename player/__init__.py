@@ -8,12 +8,22 @@ from typing import Any
 
 from flask import Flask
 
+from sync.audio import MAX_AUDIO_BYTES, format_size
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MEDIA = PROJECT_ROOT / "media"
 
+FORM_OVERHEAD_BYTES = 16 * 1024**2
+"""What a request may carry beyond the audio file: the form fields and a pasted or uploaded text."""
+MAX_FORM_MEMORY_BYTES = 6 * 1024**2
+"""A pasted discourse is a form field, not a file; Flask's default cap (500 kB) is too small for a long one."""
+
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Application factory. ``config`` overrides the embedded defaults (tests pass tmp paths)."""
+    """Application factory. ``config`` overrides the embedded defaults (tests pass tmp paths).
+
+    Every app-wide setting is made here; the blueprints only add their pages and hooks.
+    """
     app = Flask(__name__, instance_relative_config=False)
     media = Path(os.environ.get("SHIUR_MEDIA", DEFAULT_MEDIA))
     library = Path(os.environ.get("SHIUR_LIBRARY", media / "library"))
@@ -23,18 +33,39 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         LIBRARY_DIR=str(library),
         DATABASE=str(library / "shiur.sqlite3"),
         SAMPLE_TEXT=str(media / "mimaamakim-5725.txt"),
+        # One size limit for audio everywhere (upload form, upload check, `shiur sync`): SHIUR_MAX_AUDIO_BYTES.
+        MAX_UPLOAD_BYTES=MAX_AUDIO_BYTES,
         MAX_CONTENT_LENGTH=None,
+        MAX_FORM_MEMORY_SIZE=MAX_FORM_MEMORY_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
     )
     if config:
         app.config.update(config)
-    Path(app.config["LIBRARY_DIR"]).mkdir(parents=True, exist_ok=True)
+    library_dir = Path(app.config["LIBRARY_DIR"])
+    library_dir.mkdir(parents=True, exist_ok=True)
 
-    from . import db
+    from . import archivist, auth, db, lecturer, library, listener
+
+    limit = int(app.config["MAX_UPLOAD_BYTES"] or MAX_AUDIO_BYTES)
+    app.config["MAX_UPLOAD_BYTES"] = limit
+    if app.config["MAX_CONTENT_LENGTH"] is None or app.config["MAX_CONTENT_LENGTH"] < limit:
+        app.config["MAX_CONTENT_LENGTH"] = limit + FORM_OVERHEAD_BYTES
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = auth.stored_secret_key(library_dir)
+    app.request_class = lecturer.UploadRequest
+    app.session_interface = auth.SessionInterface()
+    app.jinja_env.filters["duration"] = library.format_duration
+    app.jinja_env.filters["hebrew_date"] = lecturer.hebrew_date
+    app.jinja_env.filters["filesize"] = format_size
+    app.jinja_env.globals["static_version"] = listener.static_version
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 
     db.init_app(app)
-
-    from . import archivist, auth, lecturer, listener
-
     for blueprint in (listener.bp, auth.bp, lecturer.bp, archivist.bp):
         app.register_blueprint(blueprint)
+
+    # First-run and restart housekeeping.
+    listener.ensure_sample_discourse(app.config["DATABASE"], app.config.get("SAMPLE_TEXT"))
+    lecturer.clean_uploads(library_dir / lecturer.UPLOADS)
     return app

@@ -58,7 +58,7 @@ _LOCAL_HOSTS = {"localhost", "127.0.0.1", "::1"}
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class _SessionInterface(SecureCookieSessionInterface):
+class SessionInterface(SecureCookieSessionInterface):
     def get_cookie_secure(self, app: Flask) -> bool:
         # A Secure cookie over plain http would be dropped by some browsers, which breaks
         # logging in on a lecturer's own machine; everywhere else the cookie must be Secure.
@@ -73,8 +73,9 @@ class _SessionInterface(SecureCookieSessionInterface):
         return host not in _LOCAL_HOSTS
 
 
-def _secret_key(app: Flask) -> str:
-    path = Path(app.config["LIBRARY_DIR"]) / ".secret_key"
+def stored_secret_key(library_dir: Path) -> str:
+    """The key kept next to the library database (made on first use, readable by its owner only)."""
+    path = Path(library_dir) / ".secret_key"
     try:
         key = path.read_text(encoding="ascii").strip()
         if len(key) >= 32:
@@ -94,20 +95,6 @@ def _secret_key(app: Flask) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return path.read_text(encoding="ascii").strip()
-
-
-@bp.record_once
-def _setup(state: Any) -> None:
-    app: Flask = state.app
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = _secret_key(app)
-    app.config["SESSION_COOKIE_HTTPONLY"] = True
-    app.config["SESSION_COOKIE_SAMESITE"] = app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
-    app.session_interface = _SessionInterface()
-    app.jinja_env.globals["csrf_token"] = csrf_token
-    app.jinja_env.globals["current_user"] = current_user
-    app.before_request(_load_user)
-    app.before_request(_check_csrf)
 
 
 # ---- users -------------------------------------------------------------------------------
@@ -158,10 +145,12 @@ def verify(conn: sqlite3.Connection, username: str, password: str) -> sqlite3.Ro
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
 
+@bp.app_template_global()
 def current_user() -> sqlite3.Row | None:
     return g.get("user")
 
 
+@bp.before_app_request
 def _load_user() -> None:
     uid = session.get("uid")
     g.user = None
@@ -211,6 +200,7 @@ def _wants_json() -> bool:
 # ---- CSRF --------------------------------------------------------------------------------
 
 
+@bp.app_template_global()
 def csrf_token() -> str:
     token = session.get("csrf")
     if not token:
@@ -218,6 +208,7 @@ def csrf_token() -> str:
     return str(token)
 
 
+@bp.before_app_request
 def _check_csrf() -> None:
     if request.method not in UNSAFE_METHODS:
         return

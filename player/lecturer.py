@@ -25,7 +25,6 @@ from typing import IO, Any
 
 from flask import (
     Blueprint,
-    Flask,
     Request,
     abort,
     current_app,
@@ -40,6 +39,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from sync.alignment import READ, Alignment, Cue, Pin
+from sync.audio import format_size
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import ShiurError
 
@@ -49,8 +49,6 @@ from .db import get_db
 
 bp = Blueprint("lecturer", __name__, url_prefix="/lecturer")
 
-MAX_UPLOAD_BYTES = 2 * 1024**3
-"""Audio size limit (config ``MAX_UPLOAD_BYTES``); the whole request may be a little larger."""
 UPLOADS = ".uploads"
 LANGUAGES = {"he": "עברית · Hebrew", "yi": "יידיש · Yiddish", "en": "English", "auto": "זיהוי אוטומטי · Detect"}
 NUDGE_S = 0.5
@@ -72,22 +70,7 @@ class UploadRequest(Request):
         return tempfile.NamedTemporaryFile(dir=folder, prefix="up-", suffix=".part")  # noqa: SIM115
 
 
-@bp.record_once
-def _setup(state: Any) -> None:
-    app: Flask = state.app
-    app.request_class = UploadRequest
-    limit = int(app.config.get("MAX_UPLOAD_BYTES") or MAX_UPLOAD_BYTES)
-    app.config["MAX_UPLOAD_BYTES"] = limit
-    if app.config.get("MAX_CONTENT_LENGTH") is None or app.config["MAX_CONTENT_LENGTH"] < limit:
-        app.config["MAX_CONTENT_LENGTH"] = limit + 16 * 1024**2
-    # A pasted discourse is a form field, not a file; Flask's default cap (500 kB) is too small.
-    app.config["MAX_FORM_MEMORY_SIZE"] = max(app.config.get("MAX_FORM_MEMORY_SIZE") or 0, 6 * 1024**2)
-    app.register_error_handler(RequestEntityTooLarge, _too_large)
-    app.jinja_env.filters["hebrew_date"] = hebrew_date
-    _clean_uploads(Path(app.config["LIBRARY_DIR"]) / UPLOADS)
-
-
-def _clean_uploads(folder: Path, older_than_s: float = 24 * 3600) -> None:
+def clean_uploads(folder: Path, older_than_s: float = 24 * 3600) -> None:
     """Remove parts left by a server killed mid-upload (live uploads are younger than a day)."""
     if not folder.is_dir():
         return
@@ -100,10 +83,10 @@ def _clean_uploads(folder: Path, older_than_s: float = 24 * 3600) -> None:
             pass
 
 
+@bp.app_errorhandler(RequestEntityTooLarge)
 def _too_large(_e: Exception) -> Any:
-    limit = current_app.config["MAX_UPLOAD_BYTES"]
-    msg = (f"הקובץ גדול מדי (המגבלה {limit / 1024**3:.1f} GB). / "
-           f"The file is too large: the limit is {limit / 1024**3:.1f} GB.")
+    limit = format_size(current_app.config["MAX_UPLOAD_BYTES"])
+    msg = f"הקובץ גדול מדי (המגבלה {limit}). / The file is too large: the limit is {limit}."
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=msg), 413
     return render_template("lecturer_error.html", message=msg), 413
@@ -347,8 +330,8 @@ def _validate(values: dict[str, str], audio: FileStorage | None, text_file: File
         size = _size(audio)
         limit = current_app.config["MAX_UPLOAD_BYTES"]
         if size > limit:
-            errors.append(f"{audio.filename}: הקובץ גדול מדי / too large ({size / 1e9:.1f} GB, "
-                          f"limit {limit / 1024**3:.1f} GB).")
+            errors.append(f"{audio.filename}: הקובץ גדול מדי / too large ({format_size(size)}, "
+                          f"limit {format_size(limit)}).")
         else:
             try:
                 webaudio.probe_audio(Path(audio.stream.name), audio.filename)  # type: ignore[attr-defined]

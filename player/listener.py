@@ -9,7 +9,6 @@ from typing import Any
 
 from flask import (
     Blueprint,
-    Flask,
     Response,
     abort,
     current_app,
@@ -28,23 +27,19 @@ bp = Blueprint("listener", __name__)
 _sample_lock = threading.Lock()
 
 
-@bp.record_once
-def _setup(state: Any) -> None:
-    app: Flask = state.app
-    app.jinja_env.filters["duration"] = library.format_duration
-    app.jinja_env.globals.setdefault("static_version", _static_version)
-    app.jinja_env.globals.setdefault("has_endpoint", lambda name: name in app.view_functions)
-    sample = app.config.get("SAMPLE_TEXT")
-    if sample:
-        with _sample_lock:
-            conn = connect(app.config["DATABASE"])
-            try:
-                library.ensure_sample(conn, sample)
-            finally:
-                conn.close()
+def ensure_sample_discourse(database: str, sample: str | None) -> None:
+    """The bundled sample discourse in the library on first run (create_app calls it)."""
+    if not sample:
+        return
+    with _sample_lock:
+        conn = connect(database)
+        try:
+            library.ensure_sample(conn, sample)
+        finally:
+            conn.close()
 
 
-def _static_version(name: str) -> str:
+def static_version(name: str) -> str:
     """Cache-busting query for static files: their mtime, so a deploy never serves stale JS."""
     folder = Path(current_app.static_folder or "")
     try:

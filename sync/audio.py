@@ -28,6 +28,17 @@ SILENCE_DBFS = -60.0
 MAX_AUDIO_BYTES = int(os.environ.get("SHIUR_MAX_AUDIO_BYTES", 4 * 1024**3))
 MAX_AUDIO_SECONDS = float(os.environ.get("SHIUR_MAX_AUDIO_SECONDS", 8 * 3600))
 
+
+
+def format_size(n: float) -> str:
+    """Bytes as people read them: '812 KB', '63.4 MB', '4.0 GB' (powers of 1024, as file managers show)."""
+    for unit, scale in (("GB", 1024**3), ("MB", 1024**2), ("KB", 1024)):
+        if n >= scale:
+            value = n / scale
+            return f"{value:.1f} {unit}" if unit != "KB" else f"{value:.0f} {unit}"
+    return f"{int(n)} bytes"
+
+
 EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm", ".mp4", ".mkv", ".mov")
 
 
@@ -110,7 +121,7 @@ def load_audio(
     if size == 0:
         raise AudioError(f"{p}: the file is empty (0 bytes)")
     if size > max_bytes:
-        raise AudioError(f"{p}: {size / 1e9:.1f} GB is far too large (limit {max_bytes / 1e9:.1f} GB)")
+        raise AudioError(f"{p}: {format_size(size)} is far too large (limit {format_size(max_bytes)})")
     try:
         with open(p, "rb") as f:
             f.read(1)

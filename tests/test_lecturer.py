@@ -127,6 +127,41 @@ def test_upload_too_large_is_refused(app_config, tone, tmp_path):
     assert _rows(app, "SELECT id FROM recordings") == []
 
 
+def test_one_audio_size_limit_shown_and_enforced(app_config, tmp_path):
+    from player import create_app
+    from sync import audio
+
+    # The default upload limit is the audio limit `shiur sync` applies (SHIUR_MAX_AUDIO_BYTES).
+    app = create_app(app_config)
+    assert app.config["MAX_UPLOAD_BYTES"] == audio.MAX_AUDIO_BYTES
+    add_user(app)
+    client = app.test_client()
+    login(client)
+    page = client.get("/lecturer/upload").get_data(as_text=True)
+    assert f"up to {audio.format_size(audio.MAX_AUDIO_BYTES)}" in page
+    assert audio.format_size(4 * 1024**3) == "4.0 GB"
+    # A smaller configured limit is the one the form states.
+    small = create_app({**app_config, "LIBRARY_DIR": str(tmp_path / "lib2"),
+                        "DATABASE": str(tmp_path / "lib2" / "db.sqlite3"), "MAX_UPLOAD_BYTES": 3 * 1024**2})
+    add_user(small)
+    c2 = small.test_client()
+    login(c2)
+    assert "up to 3.0 MB" in c2.get("/lecturer/upload").get_data(as_text=True)
+
+
+def test_create_app_holds_the_app_wide_settings(app_config):
+    from player import auth, create_app
+
+    app = create_app({**app_config, "SECRET_KEY": ""})
+    assert isinstance(app.request_class, type) and app.request_class is lecturer.UploadRequest
+    assert isinstance(app.session_interface, auth.SessionInterface)
+    assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert app.config["MAX_CONTENT_LENGTH"] > app.config["MAX_UPLOAD_BYTES"]
+    assert len(app.config["SECRET_KEY"]) >= 32  # generated and kept beside the library
+    for name in ("duration", "hebrew_date", "filesize"):
+        assert name in app.jinja_env.filters
+
+
 def test_hebrew_date():
     assert lecturer.hebrew_date("2024-10-03") == "א׳ תשרי תשפ״ה"  # Rosh Hashanah 5785
     assert lecturer.hebrew_date("1965-10-02") == "ו׳ תשרי תשכ״ו"
