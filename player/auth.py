@@ -104,15 +104,27 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
-def create_user(conn: sqlite3.Connection, username: str, password: str, role: str = "lecturer",
-                display_name: str = "") -> int:
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+
+
+def check_username(conn: sqlite3.Connection, username: str) -> None:
+    """A new account's name: one word, not taken yet (case as typed)."""
     username = username.strip()
     if not username or any(c.isspace() for c in username):
         raise ValueError("username must be one word without spaces")
+    if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+        raise ValueError(f"user {username!r} already exists")
+
+
+def create_user(conn: sqlite3.Connection, username: str, password: str, role: str = "lecturer",
+                display_name: str = "") -> int:
+    username = username.strip()
+    check_username(conn, username)
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD:
-        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+    check_password(password)
     try:
         cur = conn.execute(
             "INSERT INTO users (username, password_hash, role, display_name) VALUES (?, ?, ?, ?)",
@@ -125,8 +137,7 @@ def create_user(conn: sqlite3.Connection, username: str, password: str, role: st
 
 
 def set_password(conn: sqlite3.Connection, username: str, password: str) -> None:
-    if len(password) < MIN_PASSWORD:
-        raise ValueError(f"password must be at least {MIN_PASSWORD} characters")
+    check_password(password)
     cur = conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (hash_password(password), username))
     if cur.rowcount == 0:
         raise ValueError(f"no user {username!r}")
@@ -341,9 +352,26 @@ def _cli_conn() -> sqlite3.Connection:
 
 
 def _read_password(from_stdin: bool) -> str:
+    """The password from stdin, or typed twice; a too-short one is refused before the second prompt."""
+    from sync.errors import ShiurError
+
     if from_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = str(click.prompt("Password", hide_input=True))
+    try:
+        check_password(password)
+    except ValueError as e:
+        raise ShiurError(str(e)) from None
+    if not from_stdin and click.prompt("Repeat the password", hide_input=True) != password:
+        raise ShiurError("the two passwords differ; nothing was changed")
+    return password
+
+
+def _cli_error(e: ValueError) -> Exception:
+    from sync.errors import ShiurError
+
+    return ShiurError(str(e))
 
 
 @click.group("user")
@@ -358,12 +386,14 @@ def user_group() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 def user_add(username: str, role: str, display_name: str, password_stdin: bool) -> None:
     """Create an account."""
-    password = _read_password(password_stdin)
     conn = _cli_conn()
     try:
+        # Everything that can be checked without the password is checked before asking for it.
+        check_username(conn, username)
+        password = _read_password(password_stdin)
         create_user(conn, username, password, role, display_name)
     except ValueError as e:
-        raise click.ClickException(str(e)) from None
+        raise _cli_error(e) from None
     finally:
         conn.close()
     click.echo(f"created {role} {username}")
@@ -386,12 +416,13 @@ def user_list() -> None:
 @click.option("--password-stdin", is_flag=True, help="Read the new password from standard input.")
 def user_passwd(username: str, password_stdin: bool) -> None:
     """Set a new password."""
-    password = _read_password(password_stdin)
     conn = _cli_conn()
     try:
-        set_password(conn, username, password)
+        if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone() is None:
+            raise ValueError(f"no user {username!r}")
+        set_password(conn, username, _read_password(password_stdin))
     except ValueError as e:
-        raise click.ClickException(str(e)) from None
+        raise _cli_error(e) from None
     finally:
         conn.close()
     click.echo(f"password changed for {username}")
@@ -408,5 +439,5 @@ def user_delete(username: str) -> None:
     finally:
         conn.close()
     if not n:
-        raise click.ClickException(f"no user {username!r}")
+        raise _cli_error(ValueError(f"no user {username!r}"))
     click.echo(f"deleted {username}")

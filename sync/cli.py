@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -47,8 +48,23 @@ def _load(name: str) -> click.Command | None:
         raise
 
 
+class CommandError(click.ClickException):
+    """A :class:`ShiurError` on its way out: one line, ``shiur: error: ...``, exit status 2."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"shiur: error: {self.format_message()}", err=True)
+
+
 class _Commands(click.Group):
     """Loads a command's module when the command is used (or listed by --help)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ShiurError as e:
+            raise CommandError(str(e)) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(n for n in COMMANDS if _load(n) is not None)
@@ -223,9 +239,6 @@ def sync_cmd(audio: Path, text: Path, outdir: Path, model: str | None, language:
 def main() -> None:
     try:
         cli(standalone_mode=False)
-    except ShiurError as e:
-        click.echo(f"shiur: error: {e}", err=True)
-        sys.exit(2)
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)

@@ -132,9 +132,9 @@ def test_user_commands(monkeypatch, app_config):
     res = runner.invoke(cli, ["user", "add", "levi", "--role", "admin", "--password-stdin"], input="s3cret-pass\n")
     assert res.exit_code == 0, res.output
     dup = runner.invoke(cli, ["user", "add", "levi", "--password-stdin"], input="another-pass\n")
-    assert dup.exit_code != 0 and "already exists" in dup.output
+    assert dup.exit_code == 2 and dup.output == "shiur: error: user 'levi' already exists\n"
     short = runner.invoke(cli, ["user", "add", "dan", "--password-stdin"], input="short\n")
-    assert short.exit_code != 0 and "at least 8" in short.output
+    assert short.exit_code == 2 and short.output == "shiur: error: password must be at least 8 characters\n"
     listed = runner.invoke(cli, ["user", "list"])
     assert "levi\tadmin" in listed.output and "dan" not in listed.output
     res = runner.invoke(cli, ["user", "passwd", "levi", "--password-stdin"], input="new-password\n")
@@ -149,7 +149,27 @@ def test_user_commands(monkeypatch, app_config):
     assert client.post("/login", data={"username": "levi", "password": "new-password",
                                        "csrf_token": csrf(client)}).status_code == 302
     missing = runner.invoke(cli, ["user", "passwd", "nobody", "--password-stdin"], input="whatever-pass\n")
-    assert missing.exit_code != 0 and "no user" in missing.output
+    assert missing.exit_code == 2 and missing.output == "shiur: error: no user 'nobody'\n"
+
+
+def test_user_add_prompts_refuse_early_in_one_line(monkeypatch, app_config):
+    cli = _cli(monkeypatch, app_config)
+    runner = CliRunner()
+    # Typed interactively: a too-short password is refused at once, before "Repeat the password".
+    short = runner.invoke(cli, ["user", "add", "dan"], input="short\n")
+    assert short.exit_code == 2
+    assert "Repeat" not in short.output
+    assert short.output.strip().splitlines()[-1] == "shiur: error: password must be at least 8 characters"
+    differ = runner.invoke(cli, ["user", "add", "dan"], input="long enough 1\nlong enough 2\n")
+    assert differ.exit_code == 2 and differ.output.strip().endswith("shiur: error: the two passwords differ; "
+                                                                    "nothing was changed")
+    ok = runner.invoke(cli, ["user", "add", "dan"], input="long enough 1\nlong enough 1\n")
+    assert ok.exit_code == 0 and "created lecturer dan" in ok.output
+    # An existing name is refused before any password is asked for.
+    again = runner.invoke(cli, ["user", "add", "dan"], input="")
+    assert again.exit_code == 2 and again.output == "shiur: error: user 'dan' already exists\n"
+    bad = runner.invoke(cli, ["user", "add", "two words"], input="")
+    assert bad.output == "shiur: error: username must be one word without spaces\n"
 
 
 def test_admin_manages_accounts_lecturer_may_not(app, client):
