@@ -164,9 +164,10 @@ def test_cli_export_all_formats(cli_env, recording, tmp_path):
 
 def test_cli_export_errors_are_one_line(cli_env, recording, tmp_path):
     res = CliRunner().invoke(cli_env, ["export", "nope", "-o", str(tmp_path)])
-    assert "nope: no such recording" in str(res.exception)
+    assert res.exit_code == 2 and res.output.startswith("shiur: error: nope: no such recording")
+    assert len(res.output.splitlines()) == 1
     res = CliRunner().invoke(cli_env, ["export", recording.slug, "-o", str(tmp_path), "--cue-text", "x"])
-    assert "cue text must be" in str(res.exception)
+    assert res.exit_code == 2 and res.output.startswith("shiur: error: cue text must be")
 
 
 def test_cli_catalogue(cli_env, recording, tmp_path):
@@ -221,7 +222,7 @@ def test_bad_attachment_changes_nothing(cli_env, app, recording, tmp_path):
     bad = tmp_path / "broken.vtt"
     bad.write_text("WEBVTT\n\np1.1\n00:00:01.000 --> 00:00:00.500\nx\n", encoding="utf-8")
     res = CliRunner().invoke(cli_env, ["attach", recording.slug, str(bad)])
-    assert res.exit_code != 0 and "cue ends" in str(res.exception)
+    assert res.exit_code == 2 and "cue ends" in res.output and res.output.startswith("shiur: error: ")
     assert (folder / "alignment.json").read_bytes() == before
     assert not (folder / "previous").exists()
 
