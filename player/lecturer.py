@@ -109,6 +109,15 @@ def hebrew_date(iso: str | None) -> str:
     return str(dates.GregorianDate(d.year, d.month, d.day).to_heb().hebrew_date_string())
 
 
+def confirms_title(typed: str, title: str) -> bool:
+    """Deletion is confirmed by typing the recording's title; spacing and a final full stop do not matter."""
+
+    def norm(s: str) -> str:
+        return " ".join(s.split()).rstrip(".").casefold()
+
+    return bool(norm(typed)) and norm(typed) == norm(title)
+
+
 def _snapshot(alignment: Alignment, pins: list[Pin]) -> bytes:
     data = {"alignment": alignment.to_dict(), "pins": [[p.passage_id, p.start] for p in pins]}
     return zlib.compress(json.dumps(data, ensure_ascii=False).encode("utf-8"))
@@ -391,10 +400,7 @@ def _store(conn: sqlite3.Connection, values: dict[str, str], audio: FileStorage,
     lib = Path(current_app.config["LIBRARY_DIR"])
     discourse_id = text if isinstance(text, int) else library.add_discourse(conn, str(text))
     title = values["title"].strip()
-    base = library.slugify(title, "shiur")
-    if values["recorded_on"]:
-        base = f"{values['recorded_on']}-{base}"[:60]
-    slug = library.unique_slug(conn, "recordings", base, lib)
+    slug = library.unique_slug(conn, "recordings", library.recording_slug(title, values["recorded_on"]), lib)
     folder = lib / slug
     folder.mkdir(parents=True)
     try:
@@ -588,7 +594,7 @@ def delete(slug: str) -> Any:
     rec = _recording(slug)
     if request.method == "GET":
         return render_template("lecturer_delete.html", rec=rec)
-    if request.form.get("confirm") != rec.slug:
+    if not confirms_title(request.form.get("confirm", ""), rec.title):
         flash("המחיקה לא אושרה. / Deletion was not confirmed.")
         return render_template("lecturer_delete.html", rec=rec, error=True), 400
     conn = get_db()

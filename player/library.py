@@ -26,6 +26,7 @@ import click
 from sync.alignment import Alignment, cue_ids
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import AudioError, ShiurError, TextError
+from sync.slugs import slugify
 
 SYNC_FILES = ("passages.vtt", "paragraphs.vtt", "alignment.json", "transcript.json")
 REQUIRED_SYNC_FILES = ("passages.vtt", "paragraphs.vtt", "alignment.json")
@@ -44,16 +45,6 @@ AUDIO_TYPES = {
     ".wav": "audio/wav",
     ".flac": "audio/flac",
 }
-
-_TRANSLIT = dict(
-    zip(
-        "אבגדהוזחטיכךלמםנןסעפףצץקרשת",
-        ["a", "b", "g", "d", "h", "v", "z", "ch", "t", "y", "k", "ch", "l", "m", "m", "n", "n", "s", "",
-         "p", "f", "tz", "tz", "k", "r", "sh", "t"],
-        strict=True,
-    )
-)
-
 
 @dataclass
 class Recording:
@@ -102,18 +93,9 @@ class Recording:
 # --- names -------------------------------------------------------------------------------------
 
 
-def slugify(title: str, fallback: str = "item") -> str:
-    """An ASCII slug for URLs and folder names; Hebrew is transliterated roughly (it only has to be stable)."""
-    out = []
-    for ch in title.lower():
-        if ch in _TRANSLIT:
-            out.append(_TRANSLIT[ch])
-        elif ch.isascii() and ch.isalnum():
-            out.append(ch)
-        else:
-            out.append("-")
-    slug = re.sub(r"-+", "-", "".join(out)).strip("-")[:60].strip("-")
-    return slug or fallback
+def recording_slug(title: str, recorded_on: str | None = None) -> str:
+    """``2024-10-06-שבת-שובה``: the date first, so a folder listing sorts by date."""
+    return slugify(f"{recorded_on or ''} {title}", "shiur")
 
 
 def unique_slug(conn: sqlite3.Connection, table: str, base: str, library_dir: Path | None = None) -> str:
@@ -249,9 +231,7 @@ def import_recording(
     title = title.strip()
     if not title:
         raise ShiurError("a recording needs a title")
-    base = slug or slugify(title, "shiur")
-    if recorded_on and not slug:
-        base = f"{recorded_on}-{base}"[:60]
+    base = slug or recording_slug(title, recorded_on)
     slug = unique_slug(conn, "recordings", base, library_dir)
     dest = library_dir / slug
     dest.mkdir(parents=True)

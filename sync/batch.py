@@ -20,7 +20,6 @@ import html
 import json
 import multiprocessing
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -38,6 +37,7 @@ import click
 
 from . import __version__
 from .errors import ShiurError
+from .slugs import slugify
 
 STATE_NAME = "batch-state.json"
 REPORT_CSV = "report.csv"
@@ -103,9 +103,9 @@ class ItemResult:
 # --------------------------------------------------------------------------- discovery
 
 
-def slugify(name: str) -> str:
-    s = re.sub(r"[^\w.-]+", "-", name, flags=re.UNICODE).strip("-.")
-    return s or "item"
+def key_for(name: str) -> str:
+    """A batch item's key (its output folder): the file name's letters, digits, '.' and '_', case kept."""
+    return slugify(name, "item", max_chars=None, keep="._", lower=False)
 
 
 def _unique_keys(items: list[BatchItem]) -> list[BatchItem]:
@@ -151,7 +151,7 @@ def discover_folder(folder: Path, recursive: bool = False) -> list[BatchItem]:
             problem = f"no text for {a.name}: put {a.stem}.txt beside it (or a single .txt for its folder)"
         rel = a.relative_to(folder).with_suffix("")
         items.append(
-            BatchItem(key=slugify("-".join(rel.parts)), audio=a, text=text, metadata={"title": a.stem}, problem=problem)
+            BatchItem(key=key_for("-".join(rel.parts)), audio=a, text=text, metadata={"title": a.stem}, problem=problem)
         )
     if not items:
         raise ShiurError(f"{folder}: no audio files found (looked for {', '.join(AUDIO_EXTENSIONS)})")
@@ -184,7 +184,7 @@ def _rows_to_items(rows: Iterable[dict[str, Any]], base: Path, source: str) -> l
             if k is not None and str(k).strip().lower() not in (*_AUDIO_COLUMNS, *_TEXT_COLUMNS) and v not in (None, "")
         }
         meta.setdefault("title", audio.stem)
-        key = slugify(_pick(row, ("key", "slug", "id")) or audio.stem)
+        key = key_for(_pick(row, ("key", "slug", "id")) or audio.stem)
         problem = "" if text else f"item {n} ({audio.name}) has no text path (column 'text')"
         items.append(BatchItem(key=key, audio=audio, text=text, metadata=meta, problem=problem))
     if not items:

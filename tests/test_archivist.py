@@ -7,6 +7,7 @@ import io
 import json
 import zipfile
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import srt
@@ -47,7 +48,7 @@ def test_downloads_page_lists_every_format(client, recording):
     assert resp.status_code == 200
     page = resp.get_data(as_text=True)
     for fmt in ("vtt", "chapters", "srt", "json", "bundle"):
-        assert f"/r/{recording.slug}/download/{fmt}" in page
+        assert f"/r/{quote(recording.slug)}/download/{fmt}" in page
     assert "/download/txt" not in page  # no transcript for this recording
     assert client.get("/r/no-such-recording/downloads").status_code == 404
 
@@ -56,7 +57,7 @@ def test_vtt_download_matches_the_library_files_and_parses(client, app, recordin
     resp = client.get(f"/r/{recording.slug}/download/vtt")
     assert resp.status_code == 200
     assert resp.headers["Content-Type"].startswith("text/vtt")
-    assert f"{recording.slug}-passages.vtt" in resp.headers["Content-Disposition"]
+    assert f"{quote(recording.slug)}-passages.vtt" in resp.headers["Content-Disposition"]
     got = _vtt(resp.data)
     cues = ordered_cues(synced.alignment)
     assert [c.identifier for c in got] == cue_ids(cues)
@@ -139,7 +140,7 @@ def test_catalogue_csv_and_json(client, recording):
     doc = json.loads(client.get("/catalogue.json").data)
     assert doc["software"].startswith("shiur-sync ") and doc["recordings"][0]["slug"] == recording.slug
     page = client.get("/catalogue").get_data(as_text=True)
-    assert f"/r/{recording.slug}/downloads" in page and "שיעור לדוגמה" in page
+    assert f"/r/{quote(recording.slug)}/downloads" in page and "שיעור לדוגמה" in page
 
 
 @pytest.fixture
@@ -294,4 +295,4 @@ def test_import_batch_adds_finished_items_once(cli_env, app, tmp_path):
 
 def test_player_page_links_to_the_downloads(client, recording):
     page = client.get(f"/r/{recording.slug}").get_data(as_text=True)
-    assert f'href="/r/{recording.slug}/downloads"' in page
+    assert f'href="/r/{quote(recording.slug)}/downloads"' in page

@@ -276,12 +276,15 @@ def test_publish_and_unpublish(app, lecturer_client, recording):
 def test_delete_asks_for_confirmation_and_removes_files(app, lecturer_client, recording):
     folder = Path(app.config["LIBRARY_DIR"]) / recording.slug
     page = lecturer_client.get(f"/lecturer/r/{recording.slug}/delete").get_data(as_text=True)
-    assert "to confirm" in page
-    wrong = lecturer_client.post(f"/lecturer/r/{recording.slug}/delete",
-                                 data={"csrf_token": lecturer_client.token, "confirm": "yes"})
-    assert wrong.status_code == 400 and folder.is_dir()
+    assert "type the recording's title" in page and recording.title in page
+    for typed in ("yes", recording.slug, "", "שיעור"):
+        wrong = lecturer_client.post(f"/lecturer/r/{recording.slug}/delete",
+                                     data={"csrf_token": lecturer_client.token, "confirm": typed})
+        assert wrong.status_code == 400 and folder.is_dir()
+        assert "does not match" in wrong.get_data(as_text=True)
+    # The title as a Hebrew speaker types it, extra spaces and all.
     done = lecturer_client.post(f"/lecturer/r/{recording.slug}/delete",
-                                data={"csrf_token": lecturer_client.token, "confirm": recording.slug})
+                                data={"csrf_token": lecturer_client.token, "confirm": "  שיעור   לדוגמה "})
     assert done.status_code == 302
     assert not folder.exists()
     assert _rows(app, "SELECT id FROM recordings") == []
@@ -299,9 +302,9 @@ def test_anonymous_cannot_change_anything(app, recording, path):
     client = app.test_client()
     token = csrf(client)  # even with a valid CSRF token of their own session
     url = "/lecturer/" + path.format(slug=recording.slug)
-    resp = client.post(url, data={"csrf_token": token, "confirm": recording.slug, "published": "0"})
+    resp = client.post(url, data={"csrf_token": token, "confirm": recording.title, "published": "0"})
     assert resp.status_code == 401
-    no_token = app.test_client().post(url, data={"confirm": recording.slug})
+    no_token = app.test_client().post(url, data={"confirm": recording.title})
     assert no_token.status_code in (400, 401)
     assert (Path(app.config["LIBRARY_DIR"]) / recording.slug / "passages.vtt").is_file()
     assert _rows(app, "SELECT published FROM recordings")[0][0] == 1
@@ -318,7 +321,7 @@ def test_anonymous_pages_redirect_to_login(app, recording, path):
 
 def test_logged_in_post_without_csrf_is_refused(app, lecturer_client, recording):
     for token in (None, "forged"):
-        data = {"confirm": recording.slug}
+        data = {"confirm": recording.title}
         if token:
             data["csrf_token"] = token
         resp = lecturer_client.post(f"/lecturer/r/{recording.slug}/delete", data=data)
