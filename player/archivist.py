@@ -39,7 +39,7 @@ from flask import (
 )
 
 from player.listener import can_see_unpublished, recording_or_404
-from sync.bundle import EXPORT_FORMATS, export_result, load_result, parse_formats
+from sync.bundle import EXPORTS, audio_filename, export_result, load_result, parse_formats
 from sync.discourse import Discourse, parse_discourse
 from sync.errors import ShiurError
 from sync.importers import AS_CUES, IMPORT_MODES, import_result
@@ -51,17 +51,6 @@ from .db import get_db
 
 bp = Blueprint("archivist", __name__)
 
-FORMAT_INFO: dict[str, tuple[str, str, str]] = {
-    # format: (Hebrew label, English label, MIME type)
-    "vtt": ("כתוביות לפי קטעים (WebVTT)", "Passages, WebVTT", "text/vtt"),
-    "chapters": ("פרקים לפי פסקאות (WebVTT)", "Paragraph chapters, WebVTT", "text/vtt"),
-    "srt": ("כתוביות SRT", "Passages, SubRip SRT", "application/x-subrip"),
-    "json": ("JSON מלא: קטעים, מילים, ביטחון, מקור", "Full JSON: passages, words, confidence, provenance",
-             "application/json"),
-    "txt": ("תמלול גולמי", "Plain transcript", "text/plain"),
-    "bundle": ("חבילת ZIP: שמע, כל הקבצים ומטא-נתונים", "ZIP bundle: audio, every file, metadata", "application/zip"),
-}
-
 CATALOGUE_COLUMNS = (
     "slug", "title", "lecturer", "recorded_on", "language", "duration_s", "discourse", "discourse_slug",
     "status", "published", "created_at", "passages", "covered", "coverage_pct", "mean_confidence",
@@ -72,9 +61,12 @@ CATALOGUE_COLUMNS = (
 # --- building exports ------------------------------------------------------------------------
 
 
-def download_name(slug: str, fmt: str) -> str:
-    name = EXPORT_FORMATS[fmt]
-    return f"{slug}.zip" if fmt == "bundle" else f"{slug}-{name}"
+def download_name(slug: str, fmt: str, audio: Path | None = None) -> str:
+    if fmt == "bundle":
+        return f"{slug}.zip"
+    if fmt == "audio":
+        return f"{slug}{Path(audio_filename(audio or 'audio')).suffix}"
+    return f"{slug}-{EXPORTS[fmt].filename}"
 
 
 def recording_metadata(rec: library.Recording) -> dict[str, Any]:
@@ -156,7 +148,7 @@ def export_recording(
                 audio=_audio_path(library_dir, rec),
                 metadata=recording_metadata(rec),
             )
-            target = dest / download_name(rec.slug, fmt)
+            target = dest / download_name(rec.slug, fmt, _audio_path(library_dir, rec))
             os.replace(files[0], target)
             written.append(target)
     return written
@@ -165,8 +157,14 @@ def export_recording(
 # --- catalogue -------------------------------------------------------------------------------
 
 
-def catalogue_rows(conn: sqlite3.Connection, library_dir: str | Path, include_unpublished: bool = True) -> list[dict]:
-    """One row per recording: its metadata and what its alignment says (coverage, confidence, model)."""
+def catalogue_rows(conn: sqlite3.Connection, library_dir: str | Path, include_unpublished: bool = True,
+                   hash_missing: bool = False) -> list[dict]:
+    """One row per recording: its metadata and what its alignment says (coverage, confidence, model).
+
+    ``audio_sha256`` is the hash stored when the audio came in; for recordings older than that,
+    ``hash_missing`` (``shiur catalogue``) computes it once and stores it. The web page only shows
+    what is stored, so a page view never reads gigabytes of audio.
+    """
     sql = (
         "SELECT r.*, d.title AS discourse_title, d.slug AS discourse_slug, d.text AS discourse_text FROM recordings r"
         " LEFT JOIN discourses d ON d.id = r.discourse_id"
@@ -208,11 +206,22 @@ def catalogue_rows(conn: sqlite3.Connection, library_dir: str | Path, include_un
                 "software": meta.get("software", ""),
                 "source": meta.get("source") or ("whisper" if doc else ""),
                 "audio_file": r["audio_path"] or "",
-                "audio_sha256": meta.get("audio_sha256", ""),
+                "audio_sha256": _audio_sha256(conn, library_dir, r, meta, hash_missing),
                 "folder": r["outdir"] or r["slug"],
             }
         )
     return rows
+
+
+def _audio_sha256(conn: sqlite3.Connection, library_dir: str | Path, row: sqlite3.Row, meta: dict[str, Any],
+                  hash_missing: bool) -> str:
+    if row["audio_sha256"]:
+        return str(row["audio_sha256"])
+    if hash_missing:
+        rec = library.get_recording(conn, int(row["id"]), include_unpublished=True)
+        if rec is not None and (digest := library.ensure_audio_sha256(conn, library_dir, rec)):
+            return digest
+    return str(meta.get("audio_sha256") or "")
 
 
 def _alignment_summary(path: Path) -> tuple[int, list[float], int, int, dict[str, Any]] | None:
@@ -376,29 +385,81 @@ def _batch_language(item_dir: Path) -> str | None:
 @bp.route("/r/<slug>/downloads")
 def downloads(slug: str) -> str:
     rec = recording_or_404(slug)
-    folder = library.recording_dir(current_app.config["LIBRARY_DIR"], rec)
+    library_dir = current_app.config["LIBRARY_DIR"]
+    folder = library.recording_dir(library_dir, rec)
     ready = (folder / "alignment.json").is_file()
-    has_transcript = (folder / "transcript.json").is_file()
-    return render_template(
-        "archivist_downloads.html",
-        rec=rec,
-        ready=ready,
-        formats=[(f, *FORMAT_INFO[f], download_name(rec.slug, f)) for f in EXPORT_FORMATS
-                 if f != "txt" or has_transcript],  # fmt: skip
-        modes=IMPORT_MODES,
-    )
+    sizes: dict[str, tuple[int, bool]] = {}
+    if ready:
+        try:
+            sizes = export_sizes(get_db(), library_dir, rec)
+        except ShiurError:
+            sizes = {}
+    audio = _audio_path(library_dir, rec)
+    formats = [
+        {"fmt": f.name, "he": f.label_he, "en": f.label_en, "filename": download_name(rec.slug, f.name, audio),
+         "cue_text": f.cue_text, "size": sizes[f.name][0], "approx": sizes[f.name][1]}
+        for f in EXPORTS.values() if f.name in sizes
+    ]
+    return render_template("archivist_downloads.html", rec=rec, ready=ready, formats=formats, modes=IMPORT_MODES)
+
+
+Sizes = dict[str, tuple[int, bool]]
+_SIZES: dict[tuple[str, int, tuple[int, ...]], Sizes] = {}
+SIZES_CACHED = 256
+"""Recordings whose export sizes are remembered; any change to their files renders them again."""
+ZIP_OVERHEAD_BYTES = 4096
+"""Headers, directory and metadata.json of a bundle: a bound, not an estimate (each member costs ~100 bytes)."""
+
+
+def export_sizes(conn: sqlite3.Connection, library_dir: str | Path, rec: library.Recording) -> Sizes:
+    """Each available export's size in bytes (with the default cue text), and whether it is only a bound.
+
+    The text exports are rendered once into a temporary folder; the figures are kept until the
+    recording's files change. The bundle is not zipped again for this: its size is given as at
+    most the sum of its parts (text shrinks in the zip; compressed audio is stored as it is).
+    """
+    folder = library.recording_dir(library_dir, rec)
+    audio = _audio_path(library_dir, rec)
+    raw = [folder / n for n in ("alignment.json", "transcript.json") if (folder / n).is_file()]
+    stamp = tuple(p.stat().st_mtime_ns for p in raw) + ((audio.stat().st_size,) if audio else ())
+    key = (str(library_dir), rec.id, stamp)
+    if key in _SIZES:
+        return _SIZES[key]
+    result = recording_result(conn, library_dir, rec)
+    sizes: Sizes = {}
+    with tempfile.TemporaryDirectory(prefix="shiur-sizes-") as tmp:
+        for f in EXPORTS.values():
+            if f.writer is None or (f.needs_transcript and result.transcript is None):
+                continue
+            sizes[f.name] = (export_result(result, tmp, [f.name])[0].stat().st_size, False)
+    text = sum(s for s, _ in sizes.values()) + sum(p.stat().st_size for p in raw)
+    audio_size = audio.stat().st_size if audio else 0
+    if audio:
+        sizes["audio"] = (audio_size, False)
+    sizes["bundle"] = (audio_size + text + ZIP_OVERHEAD_BYTES, True)
+    if len(_SIZES) >= SIZES_CACHED:
+        _SIZES.clear()
+    _SIZES[key] = sizes
+    return sizes
 
 
 @bp.route("/r/<slug>/download/<fmt>")
 def download(slug: str, fmt: str) -> Response:
     rec = recording_or_404(slug)
-    if fmt not in EXPORT_FORMATS:
+    if fmt not in EXPORTS:
         abort(404)
+    library_dir = current_app.config["LIBRARY_DIR"]
+    if fmt == "audio":
+        # The original as it is, with Range support: no copy of a large file is made.
+        audio = _audio_path(library_dir, rec)
+        if audio is None:
+            abort(404)
+        return send_file(audio, mimetype=library.audio_type(audio) or "application/octet-stream", as_attachment=True,
+                         download_name=download_name(rec.slug, fmt, audio), conditional=True)
     try:
         cue_text = CueText.parse(request.args.get("cue_text") or "text")
     except ValueError as e:
         abort(400, str(e))
-    library_dir = current_app.config["LIBRARY_DIR"]
     tmp = Path(tempfile.mkdtemp(prefix="shiur-download-"))
     try:
         try:
@@ -409,7 +470,7 @@ def download(slug: str, fmt: str) -> Response:
         handle = open(path, "rb")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    mimetype = FORMAT_INFO[fmt][2]
+    mimetype = EXPORTS[fmt].mimetype
     if mimetype.startswith("text/") or mimetype == "application/json":
         mimetype += "; charset=utf-8"
     return send_file(handle, mimetype=mimetype, as_attachment=True, download_name=download_name(rec.slug, fmt))
@@ -487,7 +548,7 @@ def _cli_recording(conn: sqlite3.Connection, ref: str) -> library.Recording:
 @click.option("-o", "--outdir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Folder to write the files into (created if missing).")
 @click.option("-f", "--format", "formats", default="all", show_default=True, metavar="LIST",
-              help=f"Comma-separated: {', '.join(EXPORT_FORMATS)}, or all.")
+              help=f"Comma-separated: {', '.join(EXPORTS)}, or all (all but audio, which the bundle holds).")
 @click.option("--cue-text", default="text", show_default=True, metavar="SPEC",
               help="What each passage cue shows: text (the passage), id (p3.2), words or words:N (first N words).")
 def export_cmd(recording: str, outdir: Path, formats: str, cue_text: str) -> None:
@@ -519,7 +580,8 @@ def catalogue_cmd(output: Path | None, fmt: str | None, published_only: bool) ->
                   else "csv")  # fmt: skip
     app, conn = _cli_app_conn()
     try:
-        rows = catalogue_rows(conn, app.config["LIBRARY_DIR"], include_unpublished=not published_only)
+        rows = catalogue_rows(conn, app.config["LIBRARY_DIR"], include_unpublished=not published_only,
+                              hash_missing=True)
     finally:
         conn.close()
     body = catalogue_csv(rows) if fmt == "csv" else catalogue_json(rows)

@@ -39,7 +39,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from sync.alignment import READ, Alignment, Cue, Pin
-from sync.audio import format_size
+from sync.audio import EXTENSIONS, format_size
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import ShiurError
 
@@ -390,8 +390,6 @@ def _size(f: FileStorage) -> int:
 
 
 def _suffix(filename: str) -> str:
-    from sync.audio import EXTENSIONS
-
     suffix = Path(filename).suffix.lower()
     return suffix if suffix in EXTENSIONS else ".audio"
 

@@ -24,6 +24,7 @@ from typing import Any
 import click
 
 from sync.alignment import Alignment, cue_ids
+from sync.audio import sha256_file
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import AudioError, ShiurError, TextError
 from sync.slugs import slugify
@@ -31,7 +32,8 @@ from sync.slugs import slugify
 SYNC_FILES = ("passages.vtt", "paragraphs.vtt", "alignment.json", "transcript.json")
 REQUIRED_SYNC_FILES = ("passages.vtt", "paragraphs.vtt", "alignment.json")
 
-# Formats a browser's <audio> plays directly; anything else needs a streaming copy (H4's webaudio).
+# Which of sync.audio.EXTENSIONS a browser's <audio> plays directly, with the MIME type to serve;
+# anything else needs the streaming copy (webaudio).
 AUDIO_TYPES = {
     ".m4a": "audio/mp4",
     ".mp4": "audio/mp4",
@@ -63,6 +65,7 @@ class Recording:
     status: str
     published: bool
     created_at: str
+    audio_sha256: str = ""
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> Recording:
@@ -83,6 +86,7 @@ class Recording:
             status=row["status"],
             published=bool(row["published"]),
             created_at=row["created_at"],
+            audio_sha256=(row["audio_sha256"] if "audio_sha256" in keys else None) or "",
         )
 
     @property
@@ -252,7 +256,7 @@ def import_recording(
         duration = _duration(dest, stream_dest or original)
         cur = conn.execute(
             "INSERT INTO recordings (slug, title, lecturer, recorded_on, duration, discourse_id, audio_path,"
-            " stream_path, outdir, status, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ready', ?)",
+            " stream_path, outdir, status, published, audio_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'ready', ?, ?)",
             (
                 slug,
                 title,
@@ -264,6 +268,7 @@ def import_recording(
                 stream_dest.name if stream_dest else None,
                 slug,
                 int(published),
+                sha256_file(original),
             ),
         )
         conn.commit()
@@ -364,6 +369,26 @@ def lecturers(conn: sqlite3.Connection, include_unpublished: bool = False) -> li
 
 def _escape_like(s: str) -> str:
     return s.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def find_by_audio(conn: sqlite3.Connection, sha256: str) -> Recording | None:
+    """The recording whose original audio has this content (the oldest, if several), or None."""
+    row = conn.execute(f"{_SELECT} WHERE r.audio_sha256 = ? ORDER BY r.id LIMIT 1", (sha256,)).fetchone()
+    return Recording.from_row(row) if row else None
+
+
+def ensure_audio_sha256(conn: sqlite3.Connection, library_dir: str | Path, rec: Recording) -> str:
+    """The recording's audio hash, computed once and stored (libraries made before it was kept)."""
+    if rec.audio_sha256:
+        return rec.audio_sha256
+    path = recording_dir(library_dir, rec) / (rec.audio_path or "")
+    if not rec.audio_path or not path.is_file():
+        return ""
+    digest = sha256_file(path)
+    conn.execute("UPDATE recordings SET audio_sha256 = ? WHERE id = ?", (digest, rec.id))
+    conn.commit()
+    rec.audio_sha256 = digest
+    return digest
 
 
 def recording_dir(library_dir: str | Path, rec: Recording) -> Path:

@@ -40,6 +40,8 @@ def format_size(n: float) -> str:
 
 
 EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm", ".mp4", ".mkv", ".mov")
+"""The one list of file types taken as recordings (audio, or a video's sound): batch discovery,
+the upload form's file picker and the stored original's name all use it."""
 
 
 @lru_cache(maxsize=1)

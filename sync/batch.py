@@ -36,6 +36,7 @@ from typing import Any
 import click
 
 from . import __version__
+from .audio import EXTENSIONS
 from .errors import ShiurError
 from .slugs import slugify
 
@@ -46,7 +47,7 @@ STATE_VERSION = 1
 DONE = "done"
 FAILED = "failed"
 
-AUDIO_EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm", ".mp4", ".mkv", ".mov")
+AUDIO_EXTENSIONS = EXTENSIONS
 _AUDIO_COLUMNS = ("audio", "audio_path", "file", "recording")
 _TEXT_COLUMNS = ("text", "text_path", "discourse", "maamar")
 

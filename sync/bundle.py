@@ -8,21 +8,34 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 from .alignment import Alignment
+from .audio import EXTENSIONS
 from .discourse import Discourse
 from .errors import ShiurError
 from .transcript import Transcript
-from .writers import CueText, SyncResult, WritePassagesVTTAs, WriteSRT, get_writer
+from .writers import (
+    CueText,
+    ResultWriter,
+    SyncResult,
+    WriteFullJSON,
+    WriteParagraphsVTT,
+    WritePassagesVTTAs,
+    WriteSRT,
+    WriteTXT,
+    get_writer,
+)
 
-# Compressed audio does not shrink further; storing it saves CPU on large collections.
-_STORED_SUFFIXES = {".mp3", ".ogg", ".opus", ".m4a", ".aac", ".webm", ".mp4", ".flac", ".zip"}
+# Compressed audio does not shrink further; storing it saves CPU on large collections. (WAV does.)
+_STORED_SUFFIXES = {*EXTENSIONS, ".zip"} - {".wav"}
 
 METADATA_NAME = "metadata.json"
 
@@ -57,30 +70,79 @@ def write_bundle(dest: str | Path, members: Mapping[str, str | bytes | Path], me
     return dest
 
 
-# --- a recording's exports ----------------------------------------------------------------
+# --- a recording's exports: the one registry of formats ------------------------------------
 
-EXPORT_FORMATS: dict[str, str] = {
-    "vtt": "passages.vtt",
-    "chapters": "paragraphs.vtt",
-    "srt": "passages.srt",
-    "json": "full.json",
-    "txt": "transcript.txt",
-    "bundle": "bundle.zip",
-}
-"""Export format name (CLI / URL) -> file written. The bundle holds all the others plus the audio."""
 
-BUNDLE_FILES = ("passages.vtt", "paragraphs.vtt", "passages.srt", "full.json", "alignment.json", "transcript.json",
-                "transcript.txt")  # fmt: skip
+@dataclass(frozen=True)
+class ExportFormat:
+    """One export: its name on the command line and in URLs, the file it writes, how to write it.
+
+    As in openai/whisper's ``get_writer``: one writer class per format (``sync.writers``), and
+    this registry is the one place a format is named, labelled and typed. The downloads page,
+    ``shiur export`` and ``shiur batch --formats`` all list what is registered here.
+    """
+
+    name: str
+    filename: str
+    """File written; downloads are named ``<slug>-<filename>``."""
+    mimetype: str
+    label_he: str
+    label_en: str
+    writer: Callable[[Path, CueText], ResultWriter] | None = None
+    """None for the two that are not rendered from the result: the audio and the bundle."""
+    cue_text: bool = False
+    """Follows the cue-text option (what each passage cue shows)."""
+    needs_transcript: bool = False
+    in_all: bool = True
+    """Part of ``all``. The audio is not: the bundle already holds it."""
+
+
+EXPORTS: dict[str, ExportFormat] = {}
+
+
+def register_export(fmt: ExportFormat) -> ExportFormat:
+    EXPORTS[fmt.name] = fmt
+    return fmt
+
+
+register_export(ExportFormat("vtt", "passages.vtt", "text/vtt", "כתוביות לפי קטעים (WebVTT)", "Passages, WebVTT",
+                             lambda d, ct: WritePassagesVTTAs(d, ct), cue_text=True))
+register_export(ExportFormat("chapters", "paragraphs.vtt", "text/vtt", "פרקים לפי פסקאות (WebVTT)",
+                             "Paragraph chapters, WebVTT", lambda d, ct: WriteParagraphsVTT(d)))
+register_export(ExportFormat("srt", "passages.srt", "application/x-subrip", "כתוביות SRT", "Passages, SubRip SRT",
+                             lambda d, ct: WriteSRT(d, ct), cue_text=True))
+register_export(ExportFormat("json", "full.json", "application/json", "JSON מלא: קטעים, מילים, ביטחון, מקור",
+                             "Full JSON: passages, words, confidence, provenance", lambda d, ct: WriteFullJSON(d)))
+register_export(ExportFormat("txt", "transcript.txt", "text/plain", "תמלול גולמי", "Plain transcript",
+                             lambda d, ct: WriteTXT(d), needs_transcript=True))
+register_export(ExportFormat("audio", "audio", "", "ההקלטה בלבד (הקובץ המקורי)", "Audio only (the original file)",
+                             in_all=False))
+register_export(ExportFormat("bundle", "bundle.zip", "application/zip", "חבילת ZIP: שמע, כל הקבצים ומטא-נתונים",
+                             "ZIP bundle: audio, every file, metadata", cue_text=True))
+
+BUNDLE_RAW_FILES = ("alignment.json", "transcript.json")
+"""The library's own files, kept in a bundle beside the exports so it can be imported again."""
+
+
+def bundle_files() -> tuple[str, ...]:
+    """What a bundle holds besides the audio and metadata.json: every rendered export and the raw files."""
+    rendered = [f.filename for f in EXPORTS.values() if f.writer is not None]
+    return (*rendered, *BUNDLE_RAW_FILES)
+
+
+def audio_filename(audio: str | Path) -> str:
+    """The audio's name in an export: ``audio.<its extension>``."""
+    return f"audio{Path(audio).suffix.lower()}"
 
 
 def parse_formats(spec: str | Sequence[str]) -> tuple[str, ...]:
-    """``"vtt,srt"`` or a list -> validated names; ``all`` means every format."""
+    """``"vtt,srt"`` or a list -> validated names; ``all`` means every format but the audio alone."""
     names = [s.strip().lower() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
     if "all" in names:
-        return tuple(EXPORT_FORMATS)
-    bad = [n for n in names if n not in EXPORT_FORMATS]
+        return tuple(n for n, f in EXPORTS.items() if f.in_all)
+    bad = [n for n in names if n not in EXPORTS]
     if bad:
-        raise ShiurError(f"unknown export format {bad[0]!r}; choose from {', '.join(EXPORT_FORMATS)} or all")
+        raise ShiurError(f"unknown export format {bad[0]!r}; choose from {', '.join(EXPORTS)} or all")
     return tuple(dict.fromkeys(names))
 
 
@@ -117,22 +179,33 @@ def export_result(
     dest.mkdir(parents=True, exist_ok=True)
     out: list[Path] = []
     formats = parse_formats(formats)
-    for fmt in formats:
-        if fmt == "bundle":
+    for name in formats:
+        if name == "bundle":
             continue
-        out.append(_write_one(result, EXPORT_FORMATS[fmt], dest, cue_text))
+        if name == "audio":
+            out.append(_copy_audio(audio, dest))
+        else:
+            out.append(_write_one(result, name, dest, cue_text))
     if "bundle" in formats:
         out.append(write_result_bundle(result, dest / bundle_name, audio, metadata, cue_text))
     return out
 
 
+def _copy_audio(audio: str | Path | None, dest: Path) -> Path:
+    if audio is None or not Path(audio).is_file():
+        raise ShiurError("the recording's audio file is missing, so there is no audio to export")
+    target = dest / audio_filename(audio)
+    shutil.copyfile(audio, target)
+    return target
+
+
 def _write_one(result: SyncResult, name: str, dest: Path, cue_text: CueText | str | None) -> Path:
-    if name == "transcript.txt" and result.transcript is None:
+    """Render one registered format (by name) or one of the raw files (by file name)."""
+    fmt = EXPORTS.get(name) or next((f for f in EXPORTS.values() if f.filename == name), None)
+    if fmt is not None and fmt.needs_transcript and result.transcript is None:
         raise ShiurError("no transcript for this recording (it was aligned from imported cues)")
-    if name == "passages.vtt":
-        return WritePassagesVTTAs(dest, cue_text)(result)
-    if name == "passages.srt":
-        return WriteSRT(dest, cue_text)(result)
+    if fmt is not None and fmt.writer is not None:
+        return fmt.writer(dest, CueText.parse(cue_text))(result)
     return get_writer(name, dest)(result)
 
 
@@ -146,12 +219,12 @@ def write_result_bundle(
     """A zip of the audio, every export and ``metadata.json`` (recording metadata + provenance)."""
     with tempfile.TemporaryDirectory(prefix="shiur-bundle-") as tmp:
         members: dict[str, str | bytes | Path] = {}
-        for name in BUNDLE_FILES:
+        for name in bundle_files():
             if name in ("transcript.json", "transcript.txt") and result.transcript is None:
                 continue
             members[name] = _write_one(result, name, Path(tmp), cue_text)
         if audio is not None and Path(audio).is_file():
-            members[f"audio{Path(audio).suffix.lower()}"] = Path(audio)
+            members[audio_filename(audio)] = Path(audio)
         meta = {
             **(metadata or {}),
             "software": f"shiur-sync {__version__}",

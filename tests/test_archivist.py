@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from urllib.parse import quote
@@ -296,3 +297,47 @@ def test_import_batch_adds_finished_items_once(cli_env, app, tmp_path):
 def test_player_page_links_to_the_downloads(client, recording):
     page = client.get(f"/r/{recording.slug}").get_data(as_text=True)
     assert f'href="/r/{quote(recording.slug)}/downloads"' in page
+
+
+def test_downloads_page_shows_sizes_and_an_audio_download(client, app, recording, synced):
+    page = client.get(f"/r/{recording.slug}/downloads").get_data(as_text=True)
+    slug = quote(recording.slug)
+    assert f"/r/{slug}/download/audio" in page
+    sizes = dict(re.findall(r'data-fmt="(\w+)".*?data-bytes="(\d+)"', page, flags=re.S))
+    assert set(sizes) == {"vtt", "chapters", "srt", "json", "audio", "bundle"}
+    # The sizes are those of the files the links give.
+    for fmt in ("vtt", "chapters", "srt", "json"):
+        assert int(sizes[fmt]) == len(client.get(f"/r/{slug}/download/{fmt}").data), fmt
+    audio = client.get(f"/r/{slug}/download/audio")
+    assert audio.status_code == 200 and audio.data == synced.audio.read_bytes()
+    assert int(sizes["audio"]) == synced.audio.stat().st_size
+    assert "attachment" in audio.headers["Content-Disposition"] and ".wav" in audio.headers["Content-Disposition"]
+    # The bundle is not zipped for the page: its size is a bound, marked as one.
+    real = len(client.get(f"/r/{slug}/download/bundle").data)
+    text = sum(int(sizes[f]) for f in ("vtt", "chapters", "srt", "json"))
+    assert real <= int(sizes["bundle"]) <= synced.audio.stat().st_size + 2 * text + 4096
+    assert "≤ " in page and " KB" in page
+
+
+def test_catalogue_has_the_audio_sha256(client, app, recording, synced, monkeypatch):
+    import hashlib
+
+    digest = hashlib.sha256(synced.audio.read_bytes()).hexdigest()
+    rows = list(csv.DictReader(io.StringIO(client.get("/catalogue.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0]["audio_sha256"] == digest
+    # A library from before hashes were kept: `shiur catalogue` computes and stores them once.
+    conn = connect(app.config["DATABASE"])
+    conn.execute("UPDATE recordings SET audio_sha256 = NULL")
+    conn.commit()
+    conn.close()
+    rows = list(csv.DictReader(io.StringIO(client.get("/catalogue.csv").get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0]["audio_sha256"] == ""  # the web page never hashes
+    monkeypatch.setenv("SHIUR_MEDIA", app.config["MEDIA_DIR"])
+    monkeypatch.setenv("SHIUR_LIBRARY", app.config["LIBRARY_DIR"])
+    from sync.cli import cli
+
+    res = CliRunner().invoke(cli, ["catalogue", "-f", "json"])
+    assert json.loads(res.output)["recordings"][0]["audio_sha256"] == digest
+    conn = connect(app.config["DATABASE"])
+    assert conn.execute("SELECT audio_sha256 FROM recordings").fetchone()[0] == digest
+    conn.close()

@@ -20,7 +20,7 @@ import webvtt
 from archive_fixtures import sample_result
 
 from sync.alignment import cue_ids
-from sync.bundle import EXPORT_FORMATS, export_result, parse_formats
+from sync.bundle import EXPORTS, ExportFormat, bundle_files, export_result, parse_formats
 from sync.discourse import parse_discourse
 from sync.errors import ShiurError
 from sync.writers import (
@@ -181,7 +181,8 @@ def test_bundle_holds_audio_every_export_and_metadata(tmp_path, result):
 
 
 def test_export_formats_validation():
-    assert parse_formats("all") == tuple(EXPORT_FORMATS)
+    assert parse_formats("all") == ("vtt", "chapters", "srt", "json", "txt", "bundle")
+    assert parse_formats("audio") == ("audio",)
     assert parse_formats("srt, vtt,srt") == ("srt", "vtt")
     with pytest.raises(ShiurError, match="unknown export format 'docx'"):
         parse_formats("vtt,docx")
@@ -191,3 +192,31 @@ def test_txt_export_without_transcript_is_a_clear_error(tmp_path, result):
     result.transcript = None
     with pytest.raises(ShiurError, match="no transcript"):
         export_result(result, tmp_path, ["txt"])
+
+
+def test_one_registry_names_every_export(tmp_path, result, monkeypatch):
+    # A format registered once is exported, bundled and validated without touching anything else.
+    from sync.writers import ResultWriter
+
+    class WriteIds(ResultWriter):
+        filename = "ids.txt"
+
+        def write_result(self, result, file):
+            file.write("\n".join(c.passage_id for c in ordered_cues(result.alignment)) + "\n")
+
+    monkeypatch.setitem(EXPORTS, "ids", ExportFormat("ids", "ids.txt", "text/plain", "מזהים", "Passage ids",
+                                                     lambda d, ct: WriteIds(d)))
+    assert "ids" in parse_formats("all") and "ids.txt" in bundle_files()
+    path = export_result(result, tmp_path, ["ids"])[0]
+    assert path.read_text().split()[0] == ordered_cues(result.alignment)[0].passage_id
+    zpath = export_result(result, tmp_path / "z", ["bundle"])[0]
+    assert "ids.txt" in zipfile.ZipFile(zpath).namelist()
+
+
+def test_audio_export_copies_the_original(tmp_path, result):
+    audio = tmp_path / "class.ogg"
+    audio.write_bytes(b"OggS fake audio")
+    out = export_result(result, tmp_path / "o", ["audio"], audio=audio)
+    assert [p.name for p in out] == ["audio.ogg"] and out[0].read_bytes() == b"OggS fake audio"
+    with pytest.raises(ShiurError, match="no audio to export"):
+        export_result(result, tmp_path / "o2", ["audio"], audio=None)
