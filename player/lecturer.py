@@ -39,7 +39,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from sync.alignment import READ, Alignment, Cue, Pin
-from sync.audio import EXTENSIONS, format_size
+from sync.audio import EXTENSIONS, format_size, sha256_file
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import ShiurError
 
@@ -87,8 +87,9 @@ def clean_uploads(folder: Path, older_than_s: float = 24 * 3600) -> None:
 def _too_large(_e: Exception) -> Any:
     limit = format_size(current_app.config["MAX_UPLOAD_BYTES"])
     msg = f"הקובץ גדול מדי (המגבלה {limit}). / The file is too large: the limit is {limit}."
-    if request.accept_mimetypes.best == "application/json":
-        return jsonify(error=msg), 413
+    if request.accept_mimetypes.best == "application/json" or _from_script():
+        box = render_template("_upload_errors.html", errors=[msg], duplicate=None)
+        return jsonify(error=msg, errors=[msg], errors_html=box), 413
     return render_template("lecturer_error.html", message=msg), 413
 
 
@@ -296,26 +297,56 @@ def upload() -> Any:
         "discourse_id": str(discourses[0]["id"]) if discourses else "", "text_paste": "",
     }
     if request.method == "GET":
-        return render_template("lecturer_upload.html", values=values, errors=[], discourses=discourses,
-                               languages=LANGUAGES)
+        return _upload_page(values, [], discourses)
     values.update({k: request.form.get(k, values.get(k, "")) for k in values})
     errors: list[str] = []
     audio = request.files.get("audio")
     try:
         text, errors = _validate(values, audio, request.files.get("text_file"), errors)
-        if errors:
-            return render_template("lecturer_upload.html", values=values, errors=errors, discourses=discourses,
-                                   languages=LANGUAGES), 400
+        digest = ""
+        duplicate = None
+        if not errors:
+            assert audio is not None
+            audio.stream.flush()
+            digest = sha256_file(Path(audio.stream.name))  # type: ignore[attr-defined]
+            if not request.form.get("duplicate_ok"):
+                duplicate = library.find_by_audio(conn, digest)
+        if errors or duplicate:
+            if values["text_source"] == "file" and isinstance(text, str):
+                # A file input cannot be refilled; the text it brought is kept as pasted text.
+                values.update(text_source="paste", text_paste=text)
+            return _upload_refused(values, errors, discourses, duplicate)
         assert audio is not None
-        rec_slug = _store(conn, values, audio, text)
+        rec_slug = _store(conn, values, audio, text, digest)
     finally:
         for f in request.files.values():
             f.close()
     flash("ההקלטה הועלתה ונכנסה לתור העיבוד. / Uploaded; processing has been queued.")
     target = url_for("lecturer.review", slug=rec_slug)
-    if request.headers.get("X-Requested-With") == "XMLHttpRequest":
+    if _from_script():
         return jsonify(redirect=target)
     return redirect(target)
+
+
+def _from_script() -> bool:
+    return request.headers.get("X-Requested-With") == "XMLHttpRequest"
+
+
+def _upload_page(values: dict[str, str], errors: list[str], discourses: list[Any],
+                 duplicate: library.Recording | None = None) -> str:
+    return render_template("lecturer_upload.html", values=values, errors=errors, discourses=discourses,
+                           languages=LANGUAGES, duplicate=duplicate, audio_extensions=EXTENSIONS)
+
+
+def _upload_refused(values: dict[str, str], errors: list[str], discourses: list[Any],
+                    duplicate: library.Recording | None) -> Any:
+    """The form again, everything typed kept; the page's script gets only the message box (its files stay chosen)."""
+    status = 400 if errors else 409
+    if _from_script():
+        box = render_template("_upload_errors.html", errors=errors, duplicate=duplicate)
+        return jsonify(errors=errors, errors_html=box,
+                       duplicate=None if duplicate is None else url_for("lecturer.review", slug=duplicate.slug)), status
+    return _upload_page(values, errors, discourses, duplicate), status
 
 
 def _validate(values: dict[str, str], audio: FileStorage | None, text_file: FileStorage | None,
@@ -394,7 +425,8 @@ def _suffix(filename: str) -> str:
     return suffix if suffix in EXTENSIONS else ".audio"
 
 
-def _store(conn: sqlite3.Connection, values: dict[str, str], audio: FileStorage, text: str | int | None) -> str:
+def _store(conn: sqlite3.Connection, values: dict[str, str], audio: FileStorage, text: str | int | None,
+           audio_sha256: str) -> str:
     lib = Path(current_app.config["LIBRARY_DIR"])
     discourse_id = text if isinstance(text, int) else library.add_discourse(conn, str(text))
     title = values["title"].strip()
@@ -404,7 +436,6 @@ def _store(conn: sqlite3.Connection, values: dict[str, str], audio: FileStorage,
     try:
         name = f"original{_suffix(audio.filename or '')}"
         src = Path(audio.stream.name)  # type: ignore[attr-defined]
-        audio.stream.flush()
         try:
             # Same filesystem: the finished upload becomes the original without a second copy.
             os.link(src, folder / name)
@@ -416,9 +447,9 @@ def _store(conn: sqlite3.Connection, values: dict[str, str], audio: FileStorage,
         os.chmod(folder / name, 0o666 & ~umask)
         cur = conn.execute(
             "INSERT INTO recordings (slug, title, lecturer, recorded_on, language, discourse_id, audio_path, outdir,"
-            " status, published) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0)",
+            " status, published, audio_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?)",
             (slug, title, values["lecturer"].strip(), values["recorded_on"] or None, values["language"],
-             discourse_id, name, slug),
+             discourse_id, name, slug, audio_sha256),
         )
         jobs.enqueue(conn, int(cur.lastrowid or 0))
     except BaseException:

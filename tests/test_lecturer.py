@@ -66,7 +66,7 @@ def test_upload_pasted_text_queues_a_job(app, lecturer_client, tone):
     assert app.test_client().get(f"/r/{slug}").status_code == 404
 
 
-def test_upload_text_from_library_and_from_file(app, lecturer_client, tone):
+def test_upload_text_from_library_and_from_file(app, lecturer_client, tone, tmp_path):
     sample_id = _rows(app, "SELECT id FROM discourses")[0]["id"]
     resp = lecturer_client.post(
         "/lecturer/upload",
@@ -78,12 +78,63 @@ def test_upload_text_from_library_and_from_file(app, lecturer_client, tone):
     assert _rows(app, "SELECT discourse_id FROM recordings")[0][0] == sample_id
     resp = lecturer_client.post(
         "/lecturer/upload",
-        data=upload_form(lecturer_client.token, tone, title="From a file", text_source="file",
-                         text_file=(io.BytesIO(LESSON_TEXT.encode("utf-8")), "maamar.txt")),
+        data=upload_form(lecturer_client.token, tone_wav(tmp_path / "other.wav", 5.0), title="From a file",
+                         text_source="file", text_file=(io.BytesIO(LESSON_TEXT.encode("utf-8")), "maamar.txt")),
         content_type="multipart/form-data",
     )
     assert resp.status_code == 302
     assert len(_rows(app, "SELECT id FROM recordings")) == 2
+
+
+def test_same_audio_twice_offers_the_existing_recording(app, lecturer_client, tone):
+    import hashlib
+
+    first = lecturer_client.post("/lecturer/upload", data=upload_form(lecturer_client.token, tone),
+                                 content_type="multipart/form-data")
+    slug = first.headers["Location"].rsplit("/", 1)[1]
+    digest = hashlib.sha256(tone.read_bytes()).hexdigest()
+    assert _rows(app, "SELECT audio_sha256 FROM recordings")[0][0] == digest
+    before = _library_entries(app)
+    # The same file under another name and title: refused, with a link to the one already there.
+    again = lecturer_client.post("/lecturer/upload",
+                                 data=upload_form(lecturer_client.token, tone, title="Again",
+                                                  audio=(io.BytesIO(tone.read_bytes()), "renamed.wav")),
+                                 content_type="multipart/form-data")
+    assert again.status_code == 409
+    page = again.get_data(as_text=True)
+    assert "already uploaded" in page and f'href="/lecturer/r/{slug}"' in page and 'name="duplicate_ok"' in page
+    assert 'value="Again"' in page  # what was typed is kept
+    assert len(_rows(app, "SELECT id FROM recordings")) == 1 and _library_entries(app) == before
+    # From the page's script: the message box as HTML, and the existing recording's address.
+    xhr = lecturer_client.post("/lecturer/upload", data=upload_form(lecturer_client.token, tone),
+                               content_type="multipart/form-data",
+                               headers={"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"})
+    assert xhr.status_code == 409 and xhr.get_json()["duplicate"] == f"/lecturer/r/{slug}"
+    assert 'id="upload-errors"' in xhr.get_json()["errors_html"]
+    # "Upload anyway" makes a second recording on purpose.
+    anyway = lecturer_client.post("/lecturer/upload",
+                                  data=upload_form(lecturer_client.token, tone, duplicate_ok="1"),
+                                  content_type="multipart/form-data")
+    assert anyway.status_code == 302 and len(_rows(app, "SELECT id FROM recordings")) == 2
+
+
+def test_refused_upload_keeps_the_text_of_a_chosen_file(app, lecturer_client, tmp_path):
+    notes = tmp_path / "notes.mp3"
+    notes.write_text("lecture notes, not a recording\n" * 50)
+    resp = lecturer_client.post(
+        "/lecturer/upload",
+        data=upload_form(lecturer_client.token, notes, title="Kept title", text_source="file",
+                         text_file=(io.BytesIO(LESSON_TEXT.encode("utf-8")), "maamar.txt")),
+        content_type="multipart/form-data",
+    )
+    assert resp.status_code == 400
+    page = resp.get_data(as_text=True)
+    # The text file's content comes back as pasted text, ready to send again with a real recording.
+    assert 'value="paste" checked' in page and "The second paragraph explains" in page
+    assert 'value="Kept title"' in page and 'value="Rav Test"' in page and 'value="2024-10-03"' in page
+    # The message sits right above the Upload button.
+    assert page.index('id="upload-errors"') < page.index('id="upload-submit"')
+    assert page.index('id="upload-errors"') > page.index('name="text_file"')
 
 
 @pytest.mark.parametrize(

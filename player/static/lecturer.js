@@ -21,21 +21,37 @@
     });
   }
   var form = document.getElementById("upload-form");
+  var feedback = document.getElementById("upload-feedback");
+
+  // Why an upload was refused: just above the Upload button, scrolled to and focused, so a
+  // keyboard or screen-reader user lands on it and nobody has to look for it at the top.
+  function showRefusal() {
+    var box = document.getElementById("upload-errors");
+    if (!box) return;
+    box.scrollIntoView({block: "center"});
+    box.focus({preventScroll: true});
+  }
+  if (form) showRefusal();
+
   if (form && window.FormData && window.XMLHttpRequest) {
-    // Sent by XHR only to show how much of a (possibly 2 GB) file has gone up; without script
-    // the same form posts normally.
+    // Sent by XHR to show how much of a (possibly several GB) file has gone up, and so that a
+    // refused upload leaves the form as it was, chosen files included. Without script the same
+    // form posts normally.
     form.addEventListener("submit", function (ev) {
       ev.preventDefault();
       var note = document.getElementById("upload-progress");
       var bar = document.getElementById("upload-bar");
       var submit = document.getElementById("upload-submit");
+      function done() { submit.disabled = false; bar.hidden = true; note.hidden = true; }
       note.hidden = false;
       bar.hidden = false;
+      bar.value = 0;
       submit.disabled = true;
       note.textContent = "מעלה… אל תסגרו את הדף · Uploading… keep this page open";
       var xhr = new XMLHttpRequest();
       xhr.open("POST", form.action);
       xhr.setRequestHeader("X-Requested-With", "XMLHttpRequest");
+      xhr.setRequestHeader("Accept", "application/json");
       // The token in a header is checked before the server reads the (large) body.
       xhr.setRequestHeader("X-CSRF-Token", form.elements["csrf_token"].value);
       xhr.upload.addEventListener("progress", function (e) {
@@ -48,16 +64,27 @@
       });
       xhr.addEventListener("load", function () {
         var data = null;
-        try { data = JSON.parse(xhr.responseText); } catch (e) { /* an HTML page: the form with errors */ }
+        try { data = JSON.parse(xhr.responseText); } catch (e) { /* not JSON: a proxy's error page */ }
         if (xhr.status < 400 && data && data.redirect) { location.href = data.redirect; return; }
-        document.open();
-        document.write(xhr.responseText);
-        document.close();
+        done();
+        if (data && data.errors_html) {
+          feedback.innerHTML = data.errors_html;
+        } else {
+          var box = document.createElement("div");
+          box.className = "error";
+          box.id = "upload-errors";
+          box.setAttribute("role", "alert");
+          box.tabIndex = -1;
+          box.textContent = (data && data.error) ||
+            ("ההעלאה נכשלה (שגיאת שרת " + xhr.status + "). · The upload failed (server error " + xhr.status + ").");
+          feedback.replaceChildren(box);
+        }
+        showRefusal();
       });
       xhr.addEventListener("error", function () {
+        done();
+        note.hidden = false;
         note.textContent = "ההעלאה נכשלה (החיבור נותק). נסו שוב. · The upload failed (connection lost); try again.";
-        submit.disabled = false;
-        bar.hidden = true;
       });
       xhr.send(new FormData(form));
     });
