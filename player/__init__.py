@@ -58,6 +58,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["duration"] = library.format_duration
     app.jinja_env.filters["hebrew_date"] = lecturer.hebrew_date
     app.jinja_env.filters["filesize"] = format_size
+    app.jinja_env.filters["edit_action"] = lecturer.edit_action_label
     app.jinja_env.globals["static_version"] = listener.static_version
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
 

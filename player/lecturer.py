@@ -38,7 +38,7 @@ from flask import (
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from sync.alignment import READ, Alignment, Cue, Pin
+from sync.alignment import READ, Alignment, Cue, Pin, cue_ids
 from sync.audio import EXTENSIONS, format_size, sha256_file
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import ShiurError
@@ -50,6 +50,27 @@ from .db import get_db
 bp = Blueprint("lecturer", __name__, url_prefix="/lecturer")
 
 UPLOADS = ".uploads"
+JOB_STATES = {
+    "none": "לא עובד · not processed",
+    "ready": "מוכן · ready",
+    "queued": "בתור · queued",
+    "transcribing": "מתמלל · transcribing",
+    "aligning": "מיישר · aligning",
+    "done": "הסתיים · done",
+    "failed": "נכשל · failed",
+}
+"""How a job's state (jobs.QUEUED ...) reads on the pages: Hebrew first, the English word after."""
+EDIT_ACTIONS = {
+    "set_start": "התחלה נקבעה · start set",
+    "nudge": "הוזז · nudged",
+    "not_read": "סומן כלא נקרא · marked not read",
+    "undo": "בוטל · undone",
+    "realign": "יישור מחדש · re-aligned",
+    "retry": "ניסיון חוזר · retried",
+    "publish": "פורסם · published",
+    "unpublish": "הפרסום בוטל · unpublished",
+}
+"""The edit history's actions, as the page shows them."""
 LANGUAGES = {"he": "עברית · Hebrew", "yi": "יידיש · Yiddish", "en": "English", "auto": "זיהוי אוטומטי · Detect"}
 NUDGE_S = 0.5
 LOW_CONFIDENCE = 0.5
@@ -94,6 +115,14 @@ def _too_large(_e: Exception) -> Any:
 
 
 # ---- pure helpers ------------------------------------------------------------------------
+
+
+def job_state_label(state: str) -> str:
+    return JOB_STATES.get(state, state)
+
+
+def edit_action_label(action: str) -> str:
+    return EDIT_ACTIONS.get(action, action)
 
 
 def hebrew_date(iso: str | None) -> str:
@@ -204,6 +233,22 @@ def _add_heard(rows: list[dict[str, Any]], transcript_path: Path) -> None:
         r["heard"] = heard_at(words, r["start"]) if r["start"] is not None else ""
 
 
+def track_cues(alignment: Alignment, discourse: Discourse) -> dict[str, list[dict[str, Any]]]:
+    """The cues of passages.vtt and paragraphs.vtt as the writers make them, for the review page's
+    player to take in place: the same ids, times and text as the files just written."""
+    from sync.writers import chapter_title, ordered_cues, paragraph_runs, run_ids
+
+    cues = ordered_cues(alignment)
+    runs = paragraph_runs(alignment)
+    return {
+        "passages": [{"id": i, "start": round(c.start, 3), "end": round(c.end, 3),
+                      "text": discourse.passage(c.passage_id).text} for i, c in zip(cue_ids(cues), cues, strict=True)],
+        "paragraphs": [{"id": i, "start": round(r.start, 3), "end": round(r.end, 3),
+                        "text": chapter_title(discourse.paragraph(r.paragraph_id))}
+                       for i, r in zip(run_ids(runs), runs, strict=True)],
+    }
+
+
 # ---- data access -------------------------------------------------------------------------
 
 
@@ -248,6 +293,14 @@ def _busy(conn: sqlite3.Connection, rec_id: int) -> bool:
     return job is not None and job["state"] not in (jobs.DONE, jobs.FAILED)
 
 
+def _job_view(conn: sqlite3.Connection, rec: library.Recording) -> dict[str, Any]:
+    """The latest job as the pages show it, with its state in words (a recording imported already
+    synced has no job: it reads "ready")."""
+    view = jobs.job_view(jobs.latest_job(conn, rec.id))
+    view["label"] = job_state_label("ready" if view["state"] == "none" and rec.synced else view["state"])
+    return view
+
+
 def _history(conn: sqlite3.Connection, rec_id: int, limit: int = 50) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT e.id, e.action, e.passage_id, e.detail, e.undone, e.created_at, u.username FROM edits e"
@@ -255,6 +308,17 @@ def _history(conn: sqlite3.Connection, rec_id: int, limit: int = 50) -> list[dic
         (rec_id, limit),
     ).fetchall()
     return [dict(r) for r in rows]
+
+
+def _review_state(conn: sqlite3.Connection, rec: library.Recording, discourse: Discourse,
+                  alignment: Alignment) -> dict[str, Any]:
+    """What the review page redraws after an edit, without reloading: rows, history, the player's cues."""
+    rows = review_order(alignment, discourse)
+    _add_heard(rows, _folder(rec) / "transcript.json")
+    history = _history(conn, rec.id)
+    return {"ok": True, "rows": rows, "history": history, "cues": track_cues(alignment, discourse),
+            "rows_html": render_template("_review_rows.html", rows=rows),
+            "history_html": render_template("_review_history.html", history=history)}
 
 
 def _log_edit(conn: sqlite3.Connection, rec_id: int, action: str, passage_id: str | None, detail: str,
@@ -275,7 +339,7 @@ def _log_edit(conn: sqlite3.Connection, rec_id: int, action: str, passage_id: st
 def dashboard() -> str:
     conn = get_db()
     recs = library.list_recordings(conn, include_unpublished=True)
-    states = {r.id: jobs.job_view(jobs.latest_job(conn, r.id)) for r in recs}
+    states = {r.id: _job_view(conn, r) for r in recs}
     return render_template("lecturer_dashboard.html", recordings=recs, states=states)
 
 
@@ -464,7 +528,7 @@ def _store(conn: sqlite3.Connection, values: dict[str, str], audio: FileStorage,
 def review(slug: str) -> str:
     rec = _recording(slug)
     conn = get_db()
-    job = jobs.job_view(jobs.latest_job(conn, rec.id))
+    job = _job_view(conn, rec)
     discourse = _discourse(rec)
     folder = _folder(rec)
     rows: list[dict[str, Any]] = []
@@ -485,10 +549,21 @@ def review(slug: str) -> str:
 def status(slug: str) -> Any:
     rec = _recording(slug)
     conn = get_db()
-    view = jobs.job_view(jobs.latest_job(conn, rec.id))
+    view = _job_view(conn, rec)
     view["published"] = rec.published
     view["worker_running"] = jobs.worker_running(conn)
     return jsonify(view)
+
+
+@bp.route("/r/<slug>/review.json")
+@login_required
+def review_state(slug: str) -> Any:
+    """The review page's rows, history and cues as they are now (after a re-alignment finishes)."""
+    rec = _recording(slug)
+    folder = _folder(rec)
+    if not (folder / "alignment.json").is_file():
+        return jsonify(error="אין עדיין יישור. / There is no alignment yet."), 409
+    return jsonify(_review_state(get_db(), rec, _discourse(rec), Alignment.load(folder / "alignment.json")))
 
 
 @bp.route("/r/<slug>/retry", methods=["POST"])
@@ -553,7 +628,7 @@ def edit(slug: str) -> Any:
     _save_pins(conn, rec.id, pins)
     _log_edit(conn, rec.id, action, pid, detail, before)
     conn.commit()
-    return jsonify(ok=True, rows=review_order(alignment, discourse), history=_history(conn, rec.id))
+    return jsonify(_review_state(conn, rec, discourse, alignment))
 
 
 @bp.route("/r/<slug>/undo", methods=["POST"])
@@ -576,7 +651,7 @@ def undo(slug: str) -> Any:
     conn.execute("UPDATE edits SET undone = 1 WHERE id = ?", (last["id"],))
     _log_edit(conn, rec.id, "undo", last["passage_id"], f"undid #{last['id']} ({last['action']})", None)
     conn.commit()
-    return jsonify(ok=True, rows=review_order(alignment, discourse), history=_history(conn, rec.id))
+    return jsonify(_review_state(conn, rec, discourse, alignment))
 
 
 @bp.route("/r/<slug>/realign", methods=["POST"])

@@ -36,7 +36,7 @@ def format_size(n: float) -> str:
         if n >= scale:
             value = n / scale
             return f"{value:.1f} {unit}" if unit != "KB" else f"{value:.0f} {unit}"
-    return f"{int(n)} bytes"
+    return f"{int(n)} B"
 
 
 EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm", ".mp4", ".mkv", ".mov")

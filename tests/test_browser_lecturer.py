@@ -101,7 +101,7 @@ def test_upload_process_correct_publish_listen(app, live, tmp_path):
 
             # Live progress: the page polls and reloads itself when the job is done.
             try:
-                expect(page.locator("#job-state")).to_have_text("done", timeout=300_000)
+                expect(page.locator("#job-state")).to_have_attribute("data-state", "done", timeout=300_000)
             except AssertionError:
                 raise AssertionError(f"job did not finish; worker log:\n{worker_log.read_text()[-3000:]}") from None
             row = page.locator('#review-rows tr[data-passage="p2.1"]')
@@ -118,8 +118,8 @@ def test_upload_process_correct_publish_listen(app, live, tmp_path):
             page.keyboard.press("s")  # the review page's key for "start here"
             expect(page.locator('#review-rows tr[data-passage="p2.1"]')).to_have_attribute(
                 "data-start", str(corrected))
-            expect(page.locator("#history")).to_contain_text("set_start")
-            # The selection survives the page's reload: nudge it, then undo the nudge.
+            expect(page.locator("#history")).to_contain_text("start set")
+            # The page updates in place and the selection stays: nudge it, then undo the nudge.
             expect(page.locator("#sel-passage")).to_have_text("p2.1")
             page.click("#nudge-fwd")
             expect(page.locator('#review-rows tr[data-passage="p2.1"]')).to_have_attribute(

@@ -96,59 +96,56 @@
   var csrf = review.dataset.csrf;
   var startState = review.dataset.state;
   var audio = document.getElementById("audio");
-  var timeKey = "shiur-review-time:" + review.dataset.slug;
-  var selKey = "shiur-review-selected:" + review.dataset.slug;
-
-  if (audio) {
-    var saved = sessionStorage.getItem(timeKey);
-    if (saved) {
-      sessionStorage.removeItem(timeKey);
-      var seekSaved = function () { audio.currentTime = parseFloat(saved); };
-      if (audio.readyState >= 1) seekSaved(); else audio.addEventListener("loadedmetadata", seekSaved, {once: true});
-    }
-  }
+  var DONE_STATES = ["done", "failed", "none"];
 
   function showJob(j) {
     var st = document.getElementById("job-state");
-    st.textContent = j.state;
+    st.textContent = j.label || j.state;
     st.className = "state-" + j.state;
+    st.dataset.state = j.state;
     document.getElementById("job-percent").textContent = j.state === "transcribing" ? j.percent + "%" : "";
     document.getElementById("job-eta").textContent =
       j.state === "transcribing" && j.eta != null ? "· נותרו כ־" + fmt(j.eta) + " · ETA " + fmt(j.eta) : "";
     var bar = document.getElementById("job-progress");
-    bar.hidden = ["done", "failed", "none"].indexOf(j.state) >= 0;
+    bar.hidden = DONE_STATES.indexOf(j.state) >= 0;
     bar.value = j.state === "aligning" ? 100 : j.percent;
     document.getElementById("job-message").textContent = j.message || "";
     document.getElementById("job-failed").hidden = j.state !== "failed";
     var idle = document.getElementById("no-worker");
-    if (idle) idle.hidden = j.worker_running !== false || ["done", "failed", "none"].indexOf(j.state) >= 0;
+    if (idle) idle.hidden = j.worker_running !== false || DONE_STATES.indexOf(j.state) >= 0;
     document.getElementById("job-error").textContent = j.error || "";
     review.dataset.state = j.state;
   }
 
+  function getJSON(url) {
+    return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.json(); });
+  }
+
   function poll() {
-    fetch(review.dataset.statusUrl, {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (r) { return r.json(); })
+    getJSON(review.dataset.statusUrl)
       .then(function (j) {
         showJob(j);
-        if (j.state === "done" || j.state === "failed" || j.state === "none") {
-          // Fresh results (cues, player) come with a reload once the job has finished.
-          if (startState !== j.state && j.state === "done") {
-            if (audio) sessionStorage.setItem(timeKey, String(audio.currentTime));
-            location.reload();
-          }
-          return;
-        }
-        setTimeout(poll, 1000);
+        if (DONE_STATES.indexOf(j.state) < 0) { setTimeout(poll, 1000); return; }
+        if (startState === j.state || j.state !== "done") return;
+        startState = j.state;
+        // The first result brings the player and the text: that takes a new page. A re-alignment
+        // only changes times, which the page takes in place.
+        if (!review.dataset.hasAlignment) { location.reload(); return; }
+        getJSON(review.dataset.reviewUrl).then(apply).catch(function (e) { say(e.message); });
       })
       .catch(function () { setTimeout(poll, 3000); });
   }
-  if (["done", "failed", "none"].indexOf(startState) < 0) poll();
+  if (DONE_STATES.indexOf(startState) < 0) poll();
 
   var selected = null;
   var buttons = ["set-start", "nudge-back", "nudge-fwd", "not-read"].map(function (id) {
     return document.getElementById(id);
   }).filter(Boolean);
+
+  function rowOf(pid) {
+    return document.querySelector('#review-rows tr[data-passage="' + (window.CSS ? CSS.escape(pid) : pid) + '"]');
+  }
 
   function select(pid, seek) {
     selected = pid;
@@ -156,7 +153,7 @@
     if (label) label.textContent = pid;
     buttons.forEach(function (b) { b.disabled = false; });
     document.querySelectorAll("#review-rows tr.selected").forEach(function (tr) { tr.classList.remove("selected"); });
-    var row = document.querySelector('#review-rows tr[data-passage="' + pid + '"]');
+    var row = rowOf(pid);
     if (row) {
       row.classList.add("selected");
       if (seek && audio && row.dataset.start !== "") audio.currentTime = parseFloat(row.dataset.start);
@@ -166,9 +163,14 @@
     if (ps) ps.classList.add("review-selected");
   }
 
-  document.querySelectorAll("button.pick").forEach(function (b) {
-    b.addEventListener("click", function () { select(b.dataset.passage, true); });
-  });
+  var rowsBox = document.querySelector("#review-rows tbody");
+  if (rowsBox) {
+    // One listener for rows that are redrawn after every edit.
+    rowsBox.addEventListener("click", function (ev) {
+      var b = ev.target.closest && ev.target.closest("button.pick");
+      if (b) select(b.dataset.passage, true);
+    });
+  }
   var disc = document.getElementById("discourse");
   if (disc) {
     disc.addEventListener("click", function (ev) {
@@ -182,7 +184,48 @@
     if (n) { n.hidden = false; n.textContent = msg; } else { alert(msg); }
   }
 
+  // The player's tracks get the cues of the files just written, so highlighting, the timeline
+  // marks and "start here" follow the edit at once, without loading the page again.
+  function replaceCues(track, cues) {
+    if (!track || !window.VTTCue) return;
+    Array.prototype.slice.call(track.cues || []).forEach(function (c) { track.removeCue(c); });
+    cues.forEach(function (c) {
+      var cue = new VTTCue(c.start, c.end, c.text);
+      cue.id = c.id;
+      track.addCue(cue);
+    });
+  }
+
+  function apply(state) {
+    if (rowsBox && state.rows_html != null) rowsBox.innerHTML = state.rows_html;
+    var hist = document.getElementById("history");
+    if (hist && state.history_html != null) hist.innerHTML = state.history_html;
+    var p = window.shiurPlayer;
+    if (p && state.cues) {
+      replaceCues(p.track, state.cues.passages);
+      replaceCues(p.chapters, state.cues.paragraphs);
+      // The highlighted cue may be gone: highlight afresh from the new cues at the current time.
+      p.activeCue = undefined;
+      p.setActive(p.findCue(p.audio.currentTime));
+      p.drawMarks();
+      if (p.root.dataset.words) {
+        fetch(p.root.dataset.words, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.json() : {}; })
+          .then(function (w) { p.words = w || {}; p.updateWord(); }).catch(function () {});
+      }
+    }
+    if (selected) {
+      select(selected, false);
+      var row = rowOf(selected);
+      if (row) row.scrollIntoView({block: "nearest"});
+    }
+    review.dispatchEvent(new CustomEvent("review-updated", {detail: state}));
+  }
+
+  var pending = false;
   function post(url, body) {
+    if (pending) return Promise.resolve();
+    pending = true;
+    buttons.concat([document.getElementById("undo")]).forEach(function (b) { if (b) b.setAttribute("aria-busy", "true"); });
     return fetch(url, {
       method: "POST", credentials: "same-origin",
       headers: {"Content-Type": "application/json", "Accept": "application/json", "X-CSRF-Token": csrf},
@@ -192,11 +235,14 @@
         if (!r.ok || d.error) throw new Error(d.error || ("HTTP " + r.status));
         return d;
       });
-    }).then(function () {
-      if (audio) sessionStorage.setItem(timeKey, String(audio.currentTime));
-      if (selected) sessionStorage.setItem(selKey, selected);
-      location.reload();
-    }).catch(function (e) { say(e.message); });
+    }).then(function (d) {
+      if (d.rows_html != null) apply(d);
+      return d;
+    }).catch(function (e) { say(e.message); }).then(function (d) {
+      pending = false;
+      document.querySelectorAll("[aria-busy]").forEach(function (b) { b.removeAttribute("aria-busy"); });
+      return d;
+    });
   }
 
   function edit(body) {
@@ -224,11 +270,17 @@
     if (setStart && !setStart.disabled) { ev.preventDefault(); setStart.click(); }
   });
 
-  var keep = sessionStorage.getItem(selKey);
-  if (keep) {
-    sessionStorage.removeItem(selKey);
-    if (document.getElementById(keep)) select(keep, false);
-  }
   var undo = document.getElementById("undo");
   if (undo) undo.addEventListener("click", function () { post(review.dataset.undoUrl, {}); });
+
+  var realign = document.getElementById("realign-form");
+  if (realign) realign.addEventListener("submit", function (ev) {
+    // Queued from here; the page follows the job and takes the new times in place when it is done.
+    ev.preventDefault();
+    post(realign.action, {}).then(function (d) {
+      if (!d || !d.job) return;
+      startState = "queued";
+      poll();
+    });
+  });
 })();

@@ -66,7 +66,8 @@
     this.audio = root.querySelector("audio");
     this.text = opts.text || document.getElementById("discourse");
     this.slug = root.dataset.slug || "";
-    this.resumeKey = "shiur-pos:" + this.slug;
+    // A page may keep its own position (the lecturer's review page does): data-resume-key.
+    this.resumeKey = root.dataset.resumeKey || "shiur-pos:" + this.slug;
     this.handlers = {};
     this.follow = true;
     this.activeCue = null;
