@@ -415,3 +415,43 @@ def test_review_shows_what_was_heard_at_each_start(app, lecturer_client, recordi
     assert lecturer.heard_at(words, 8.0) == "ולהבין זה"
     assert lecturer.heard_at(words, 20.0) == ""  # nothing within 6 s
     assert lecturer.heard_at(words, 25.0) == "later"
+
+
+def test_edit_answers_with_what_the_page_redraws(app, lecturer_client, recording):
+    import webvtt
+
+    folder = Path(app.config["LIBRARY_DIR"]) / recording.slug
+    resp = _edit(lecturer_client, recording.slug, action="set_start", passage_id="p2.1", time=7.25)
+    state = resp.get_json()
+    # The player's new cues are exactly the files just written (ids, times, text).
+    for name, key in (("passages.vtt", "passages"), ("paragraphs.vtt", "paragraphs")):
+        def secs(ts: str) -> float:
+            h, m, s = ts.split(":")
+            return round(int(h) * 3600 + int(m) * 60 + float(s), 3)
+
+        written = [(c.identifier, secs(c.start), secs(c.end), c.text) for c in webvtt.read(str(folder / name))]
+        sent = [(c["id"], round(c["start"], 3), round(c["end"], 3), c["text"]) for c in state["cues"][key]]
+        assert sent == written, name
+    # Rows and history come rendered by the page's own partials.
+    assert 'data-passage="p2.1" data-start="7.25"' in state["rows_html"]
+    assert "התחלה נקבעה · start set" in state["history_html"]
+    page = lecturer_client.get(f"/lecturer/r/{recording.slug}").get_data(as_text=True)
+    assert state["rows_html"].strip() in page
+    # The same state on its own, for a re-alignment that finished while the page was open.
+    again = lecturer_client.get(f"/lecturer/r/{recording.slug}/review.json").get_json()
+    assert again["cues"] == state["cues"] and again["rows_html"] == state["rows_html"]
+
+
+def test_job_states_in_words(app, lecturer_client, recording, tone):
+    # Imported already synced: no job, "ready".
+    assert "מוכן · ready" in lecturer_client.get("/lecturer/").get_data(as_text=True)
+    assert lecturer_client.get(f"/lecturer/r/{recording.slug}/status.json").get_json()["label"] == "מוכן · ready"
+    resp = lecturer_client.post("/lecturer/upload", data=upload_form(lecturer_client.token, tone),
+                                content_type="multipart/form-data")
+    slug = resp.headers["Location"].rsplit("/", 1)[1]
+    status = lecturer_client.get(f"/lecturer/r/{slug}/status.json").get_json()
+    assert (status["state"], status["label"]) == ("queued", "בתור · queued")
+    dashboard = lecturer_client.get("/lecturer/").get_data(as_text=True)
+    assert 'data-state="queued">בתור · queued' in dashboard
+    for state, label in lecturer.JOB_STATES.items():
+        assert label.split(" · ")[1] in ("not processed", state), state
