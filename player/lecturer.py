@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import functools
 import json
 import os
 import shutil
@@ -222,12 +223,19 @@ def heard_at(words: list[Any], start: float, seconds: float = 6.0, limit: int = 
     return " ".join(out)
 
 
-def _add_heard(rows: list[dict[str, Any]], transcript_path: Path) -> None:
+@functools.lru_cache(maxsize=8)
+def _transcript_words(path: str, _mtime_ns: int) -> list[Any]:
+    # Read once per version of the file: every edit shows what was heard, and a 3-hour
+    # transcript takes a tenth of a second to load.
     from sync.transcript import Transcript
 
+    return Transcript.load(path).words()
+
+
+def _add_heard(rows: list[dict[str, Any]], transcript_path: Path) -> None:
     try:
-        words = Transcript.load(transcript_path).words()
-    except ShiurError:
+        words = _transcript_words(str(transcript_path), transcript_path.stat().st_mtime_ns)
+    except (ShiurError, OSError):
         return
     for r in rows:
         r["heard"] = heard_at(words, r["start"]) if r["start"] is not None else ""
@@ -235,14 +243,15 @@ def _add_heard(rows: list[dict[str, Any]], transcript_path: Path) -> None:
 
 def track_cues(alignment: Alignment, discourse: Discourse) -> dict[str, list[dict[str, Any]]]:
     """The cues of passages.vtt and paragraphs.vtt as the writers make them, for the review page's
-    player to take in place: the same ids, times and text as the files just written."""
+    player to take in place: the same ids and times as the files just written. A passage cue's
+    text is left out (the player shows the page's own text; it would be most of the answer)."""
     from sync.writers import chapter_title, ordered_cues, paragraph_runs, run_ids
 
     cues = ordered_cues(alignment)
     runs = paragraph_runs(alignment)
     return {
-        "passages": [{"id": i, "start": round(c.start, 3), "end": round(c.end, 3),
-                      "text": discourse.passage(c.passage_id).text} for i, c in zip(cue_ids(cues), cues, strict=True)],
+        "passages": [{"id": i, "start": round(c.start, 3), "end": round(c.end, 3)}
+                     for i, c in zip(cue_ids(cues), cues, strict=True)],
         "paragraphs": [{"id": i, "start": round(r.start, 3), "end": round(r.end, 3),
                         "text": chapter_title(discourse.paragraph(r.paragraph_id))}
                        for i, r in zip(run_ids(runs), runs, strict=True)],
@@ -316,7 +325,7 @@ def _review_state(conn: sqlite3.Connection, rec: library.Recording, discourse: D
     rows = review_order(alignment, discourse)
     _add_heard(rows, _folder(rec) / "transcript.json")
     history = _history(conn, rec.id)
-    return {"ok": True, "rows": rows, "history": history, "cues": track_cues(alignment, discourse),
+    return {"ok": True, "cues": track_cues(alignment, discourse),
             "rows_html": render_template("_review_rows.html", rows=rows),
             "history_html": render_template("_review_history.html", history=history)}
 

@@ -190,7 +190,7 @@
     if (!track || !window.VTTCue) return;
     Array.prototype.slice.call(track.cues || []).forEach(function (c) { track.removeCue(c); });
     cues.forEach(function (c) {
-      var cue = new VTTCue(c.start, c.end, c.text);
+      var cue = new VTTCue(c.start, c.end, c.text || "");
       cue.id = c.id;
       track.addCue(cue);
     });
