@@ -24,6 +24,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+from rapidfuzz import process as rf_process
+from rapidfuzz.distance import Indel
+
 from . import hebrew
 from .params import DEFAULT, AlignParams
 from .textseq import TextSeq
@@ -115,16 +119,61 @@ def _seed_hits(w: str, index: TextIndex, prm: AlignParams) -> tuple[list[tuple[i
     return list(per_token.items()), weight
 
 
+def _fuzzy_hits(
+    unknown: list[str], index: TextIndex, prm: AlignParams
+) -> dict[str, tuple[list[tuple[int, float]], float, float]]:
+    """Heard words that match no text word exactly, nor by skeleton, but resemble one closely
+    (Whisper's "לרקייה" for "לרקיע"): their best look-alike's positions, weight and similarity.
+
+    One batched similarity matrix over the distinct unknown words and the text's vocabulary, so
+    the cost stays small next to transcription even for a long class.
+    """
+    if prm.fuzzy_anchor_sim >= 1.0 or not unknown:
+        return {}
+    vocab = [w for w in index.exact if len(w) >= prm.fuzzy_min_len and index.freq[w] <= prm.max_seed_freq]
+    queries = [w for w in unknown if len(w) >= prm.fuzzy_min_len]
+    if not vocab or not queries:
+        return {}
+    cutoff = int(prm.fuzzy_anchor_sim * 100)
+    out: dict[str, tuple[list[tuple[int, float]], float, float]] = {}
+    step = max(1, 2_000_000 // len(vocab))
+    for k in range(0, len(queries), step):
+        block = queries[k : k + step]
+        m = rf_process.cdist(block, vocab, scorer=Indel.normalized_similarity, dtype=np.uint8, score_cutoff=0,
+                             processor=None, workers=1, score_multiplier=100)  # fmt: skip
+        for q, row in zip(block, m, strict=True):
+            best = int(row.argmax())
+            score = int(row[best])
+            if score < cutoff:
+                continue
+            # The look-alike must be the clear best: two text words about as close are no anchor.
+            row[best] = 0
+            if int(row.max()) >= score - prm.fuzzy_margin * 100:
+                continue
+            w = vocab[best]
+            per_token: dict[int, float] = {}
+            for j, pos in index.exact[w]:
+                per_token.setdefault(j, pos)
+            sim = score / 100
+            out[q] = (list(per_token.items()), sim * prm.fuzzy_weight * _idf(len(per_token), prm), sim)
+    return out
+
+
 def find_anchors(keys: list[str], index: TextIndex, prm: AlignParams = DEFAULT) -> list[Anchor]:
     anchors: list[Anchor] = []
     memo: dict[str, tuple[list[tuple[int, float]], float] | None] = {}
+    for w in keys:
+        if w and w not in memo:
+            memo[w] = _seed_hits(w, index, prm)
+    fuzzy = _fuzzy_hits([w for w, f in memo.items() if f is None], index, prm)
     for i, w in enumerate(keys):
         if not w:
             continue
-        if w not in memo:
-            memo[w] = _seed_hits(w, index, prm)
         found = memo[w]
         if found is None:
+            if w in fuzzy:
+                hits, weight, sim = fuzzy[w]
+                anchors.extend(Anchor(i, j, pos, weight, sim) for j, pos in hits)
             continue
         hits, weight = found
         sim = 1.0 if w in index.exact else prm.skeleton_sim

@@ -34,6 +34,17 @@ class AlignParams:
     """Words of at most this many letters ("את", "כי") match by chance..."""
     short_word_weight: float = 0.35
     """...so their anchors extend a chain but weigh this fraction of a full anchor."""
+    fuzzy_anchor_sim: float = 0.7
+    """A heard word that matches no text word exactly or by skeleton anchors to its closest
+    look-alike when their similarity is at least this (1.0 = off). Whisper base garbles most
+    words of a verse; with exact anchors only, a swapped short verse of gen-class-quotes had
+    one anchor and was called skipped. 0.65-0.7 measured alike; 0.75 loses that verse..."""
+    fuzzy_min_len: int = 4
+    """...if both have at least this many letters (short words resemble everything)..."""
+    fuzzy_margin: float = 0.08
+    """...and no other text word is within this similarity of the best one..."""
+    fuzzy_weight: float = 0.6
+    """...weighing this fraction of an exact anchor."""
 
     # ---- Chains ------------------------------------------------------------------------------
     chain_lookback: int = 8
