@@ -148,6 +148,9 @@ class _PassageTime:
     """End of the previous passage's last word, when it was recognised, in the same reading."""
     after: float | None = None
     """End of the last word recognised before this passage in the same reading."""
+    heard_before: float | None = None
+    """For a passage that opens a reading with its first word: end of the last word heard
+    (talk included) before that word."""
 
 
 def _reading_times(
@@ -190,7 +193,11 @@ def _reading_times(
         wt = {seq.token_in_passage[j]: token_time[j] for j in pj}
         sims = [token_sim[j] for j in pj]
         closing = prev_end if closes_previous else None
-        out.append(_PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end))
+        pt = _PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end)
+        if k < 0 and j_a == first:
+            i0 = r.matches[0].i
+            pt.heard_before = words[i0 - 1].end if i0 > 0 else 0.0
+        out.append(pt)
     return out
 
 
@@ -239,6 +246,16 @@ def _snap_passage_start(
         if t is not None:
             return t
     first = seq.token_in_passage[seq.passage_first[pt.passage]]
+    if first in pt.words and pt.heard_before is not None:
+        # A reading opens after talk (or silence): the voice starts after the last word heard
+        # before. Whisper may put the first word seconds late when it lost the words before it,
+        # so look back to that word, and take the onset after the longest pause.
+        w_start, w_end = pt.words[first]
+        if w_start - pt.heard_before <= prm.opening_lookback:
+            lo = max(floor, pt.heard_before - prm.prev_end_margin)
+            t = onsets.longest_pause_onset(on, pauses, lo, w_end - prm.first_word_margin, prm.continuing_min_pause)
+            if t is not None:
+                return t
     if first in pt.words:
         w_start, w_end = pt.words[first]
         ref = max(w_start, w_end - seq.chars[seq.passage_first[pt.passage]] * sec_per_char * prm.first_word_rate_factor)

@@ -130,6 +130,19 @@ def first_onset(points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, mi
     return None
 
 
+def longest_pause_onset(
+    points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, min_pause: float
+) -> float | None:
+    """The onset in [lo, hi) after the longest pause (at least ``min_pause`` s); the earliest of
+    equals."""
+    a = np.searchsorted(points, lo, side="left")
+    b = np.searchsorted(points, hi, side="left")
+    if a >= b:
+        return None
+    k = int(np.argmax(pauses[a:b]))
+    return float(points[a + k]) if pauses[a + k] >= min_pause else None
+
+
 def snap(t: float, points: np.ndarray, lo: float, hi: float, prm: AlignParams = DEFAULT) -> float:
     """The point nearest to ``t`` inside [lo, hi], or ``t`` if there is none."""
     return snap_start(t, points, np.zeros(len(points)), lo, hi, pause_weight=0.0, prm=prm)

@@ -211,6 +211,10 @@ class AlignParams:
     """The onset after the previous passage's last word is searched from this before its end..."""
     first_word_margin: float = 0.05
     """...to this before the end of this passage's first word."""
+    opening_lookback: float = 4.0
+    """A reading's first word heard at most this long after the last word before it (talk)
+    opens at the longest pause in between: Whisper put gen-class-quotes' verse 35 2.5 s late
+    after losing its first words. 0 = off."""
     continuing_min_pause: float = 0.25
     """Least pause before the onset that opens a passage in a continuous reading."""
     first_word_rate_factor: float = 1.5
