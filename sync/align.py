@@ -224,6 +224,7 @@ def _snap_passage_start(
     floor: float,
     sec_per_char: float,
     prm: AlignParams,
+    slow: bool = False,
 ) -> float:
     """Put a passage start on the speech onset that opens it.
 
@@ -236,10 +237,18 @@ def _snap_passage_start(
     if pt.filled:
         lo, hi = max(floor, pt.start - prm.filled_window), pt.start + prm.filled_window
         return onsets.snap_start(pt.start, on, pauses, lo, hi, pause_weight=prm.filled_pause_weight, prm=prm)
+    first_word = pt.words.get(seq.token_in_passage[seq.passage_first[pt.passage]])
+    if first_word is not None and slow:
+        # In a word-by-word reading every word follows a pause as long as a verse's, so the
+        # length of a pause tells nothing: the opening onset is the one nearest to where the
+        # first word's sound starts. Whisper stretches a word back over part of the pause
+        # before it, so that is a little after the word's start.
+        ref = first_word[0] + prm.slow_start_offset
+        lo, hi = max(floor, ref - prm.slow_snap_reach), ref + prm.slow_snap_reach
+        return onsets.snap_start(ref, on, pauses, lo, hi, pause_weight=0.0, prm=prm)
     if pt.prev_end is not None:
         # In a continuous reading, speech that starts after the last recognised word of the
         # previous passage belongs to this one: take the first clear onset after that word.
-        first_word = pt.words.get(seq.token_in_passage[seq.passage_first[pt.passage]])
         hi = first_word[1] - prm.first_word_margin if first_word else pt.start + prm.snap_window
         lo = max(floor, pt.prev_end - prm.prev_end_margin)
         t = onsets.first_onset(on, pauses, lo, hi, min_pause=prm.continuing_min_pause)
@@ -264,6 +273,23 @@ def _snap_passage_start(
         return onsets.snap_start(ref, on, pauses, lo, hi, prm=prm)
     lo, hi = max(floor, pt.start - prm.snap_start_before), pt.start + prm.snap_window
     return onsets.snap_start(pt.start, on, pauses, lo, hi, prm=prm)
+
+
+def _word_by_word(
+    group: list[_PassageTime], seq: TextSeq, on: np.ndarray, pauses: np.ndarray, prm: AlignParams
+) -> bool:
+    """Is this reading slow, word by word: (nearly) every word after a clear pause?
+
+    Counted on the signal: onsets after a pause of ``slow_pause`` seconds, per token of the
+    passages read. A reading at speech pace pauses at verse ends and a few commas only.
+    """
+    if not group:
+        return False
+    t0, t1 = group[0].start, group[-1].end
+    a, b = np.searchsorted(on, t0, side="left"), np.searchsorted(on, t1, side="right")
+    n_onsets = int(np.count_nonzero(pauses[a:b] >= prm.slow_pause))
+    n_tokens = sum(seq.passage_len[pt.passage] for pt in group)
+    return n_tokens > 0 and n_onsets >= prm.slow_onsets_per_token * n_tokens
 
 
 def _passage_chars(seq: TextSeq, p: int) -> int:
@@ -364,6 +390,9 @@ def align(
         forced=_pin_anchors(pins, seq, words, prm),
         prm=prm,
     )
+    env = onsets.envelope(audio, prm=prm) if audio is not None and options.refine and len(audio) else None
+    on, pauses = onsets.onsets(env, prm) if env is not None else (np.zeros(0), np.zeros(0))
+    off = onsets.offsets(env, prm) if env is not None else np.zeros(0)
     matches = refine_chains(keys, seq, chains, prm)
     matches = _drop_weak([m for m in matches if m.j not in blocked], seq, prm)
     sec_per_char = _speech_rate(words, matches, seq, prm)
@@ -378,17 +407,14 @@ def align(
         following = times[k + 1][0] if k + 1 < len(times) and times[k + 1] else None
         times[k] = _fill_missing(group, following, seq, starts, matched_at, not_read, sec_per_char, prm)
 
-    env = onsets.envelope(audio, prm=prm) if audio is not None and options.refine and len(audio) else None
-    on, pauses = onsets.onsets(env, prm) if env is not None else (np.zeros(0), np.zeros(0))
-    off = onsets.offsets(env, prm) if env is not None else np.zeros(0)
-
     cues: list[Cue] = []
     for group in times:
+        slow = env is not None and _word_by_word(group, seq, on, pauses, prm)
         for k, pt in enumerate(group):
             start = pt.start
             if env is not None:
                 floor = group[k - 1].start + prm.passage_min_gap if k > 0 else 0.0
-                start = _snap_passage_start(pt, seq, on, pauses, floor, sec_per_char, prm)
+                start = _snap_passage_start(pt, seq, on, pauses, floor, sec_per_char, prm, slow)
             wt = [WordTiming(i, round(s, 3), round(e, 3)) for i, (s, e) in sorted(pt.words.items())]
             start = min(max(start, 0.0), duration)
             end = min(max(pt.end, start), duration)

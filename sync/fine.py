@@ -17,9 +17,6 @@ from .coarse import Chain, plausible_counts
 from .params import DEFAULT, AlignParams
 from .textseq import TextSeq
 
-# Marks a back-pointer step where a word stands for a token by its place only.
-GUESS = -1.0
-
 
 @dataclass
 class WordMatch:
@@ -27,8 +24,6 @@ class WordMatch:
     j: int
     sim: float
     anchor: bool = False
-    guessed: bool = False
-    """A heard word that stands for the token by its place only (it does not resemble it)."""
 
 
 def word_sim(a: str, b: str, prm: AlignParams = DEFAULT) -> float:
@@ -70,9 +65,7 @@ def align_region(
     """Align transcript words [i0, i1) to text tokens [j0, j1); return the matches found.
 
     ``free_lead``/``free_trail`` make leading/trailing transcript words free to skip, for
-    extending a reading outwards into speech that may be commentary. Between two anchors
-    (neither free), a word may also stand for a token it does not resemble
-    (``prm.substitute``): reported as a guessed match.
+    extending a reading outwards into speech that may be commentary.
     """
     n, m = i1 - i0, j1 - j0
     if n <= 0 or m <= 0 or n * m > prm.max_cells:
@@ -82,7 +75,6 @@ def align_region(
     # back[x][y] = (previous x, previous y, words used, similarity); words used 0 = a skip.
     back: list[list[tuple[int, int, int, float] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
     score[0][0] = 0.0
-    substitute = prm.substitute if not (free_lead or free_trail) else None
     bias, bonus = prm.match_bias, prm.match_bonus
     if free_lead:
         for x in range(1, n + 1):
@@ -105,8 +97,6 @@ def align_region(
             if y >= m:
                 continue
             relax(x, y + 1, s + prm.skip_token, (x, y, 0, 0.0))
-            if substitute is not None and x < n:
-                relax(x + 1, y + 1, s + substitute, (x, y, 1, GUESS))
             for alt in seq.alts[j0 + y]:
                 ln = len(alt)
                 if x + ln <= n:
@@ -134,10 +124,9 @@ def align_region(
             break
         px, py, used, sim = b
         if used:
-            guessed = sim == GUESS
             for tok in range(py, y):
                 for k in range(used):
-                    out.append(WordMatch(i0 + px + k, j0 + tok, 0.0 if guessed else sim, guessed=guessed))
+                    out.append(WordMatch(i0 + px + k, j0 + tok, sim))
         x, y = px, py
     out.reverse()
     return out
@@ -154,7 +143,12 @@ def _plausible_reading(n_words: int, n_tokens: int, prm: AlignParams) -> bool:
     return n_tokens <= prm.max_gap_tokens and plausible_counts(n_words, n_tokens, prm)
 
 
-def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain], prm: AlignParams = DEFAULT) -> list[WordMatch]:
+def refine_chains(
+    keys: list[str],
+    seq: TextSeq,
+    chains: list[Chain],
+    prm: AlignParams = DEFAULT,
+) -> list[WordMatch]:
     """Expand chains into word matches: anchors plus DP matches between consecutive anchors.
 
     Consecutive chains that continue in the text are treated as one reading, so the words

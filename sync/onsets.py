@@ -130,9 +130,7 @@ def first_onset(points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, mi
     return None
 
 
-def longest_pause_onset(
-    points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, min_pause: float
-) -> float | None:
+def longest_pause_onset(points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, min_pause: float) -> float | None:
     """The onset in [lo, hi) after the longest pause (at least ``min_pause`` s); the earliest of
     equals."""
     a = np.searchsorted(points, lo, side="left")

@@ -122,11 +122,6 @@ class AlignParams:
     """DP score of a heard word matched to nothing."""
     skip_token: float = -0.35
     """DP score of a text token matched by no word."""
-    substitute: float | None = None
-    """DP score of a heard word standing for one token it does not resemble, between two
-    anchors: better than skipping both, so a garbled word keeps its place in the reading
-    (word-by-word readings, where each heard word is one token). None = never. Measured on
-    gen1-reading-p."""
     match_bias: float = 0.5
     """Similarity at which a match is neutral before ``match_bonus``."""
     match_bonus: float = 0.3
@@ -211,6 +206,17 @@ class AlignParams:
     """The onset after the previous passage's last word is searched from this before its end..."""
     first_word_margin: float = 0.05
     """...to this before the end of this passage's first word."""
+    slow_pause: float = 0.5
+    """A reading is word by word when onsets after pauses of at least this (s)..."""
+    slow_onsets_per_token: float = 0.6
+    """...number at least this many per token read (gen1-reading-p: about 1; the normal-pace
+    corpus readings: about 0.1-0.3)."""
+    slow_start_offset: float = 0.45
+    """In a word-by-word reading a passage opens at the onset nearest to its first word's
+    start plus this (s): Whisper's word starts there lie 0.2-0.8 s before the voice
+    (gen1-reading-p)..."""
+    slow_snap_reach: float = 0.9
+    """...searched this far either way."""
     opening_lookback: float = 4.0
     """A reading's first word heard at most this long after the last word before it (talk)
     opens at the longest pause in between: Whisper put gen-class-quotes' verse 35 2.5 s late
