@@ -108,20 +108,20 @@ def corpus_rows(names: list[str], params: Any, scorer: Any) -> list[dict[str, An
 
 def sim_rows(params: Any, scorer: Any) -> list[dict[str, Any]]:
     from sim_score import passage_metrics
-    from simulate import SAMPLE_TEXT, SimConfig, generate, write_case
+    from simulate import DENSE, SAMPLE_TEXT, SimConfig, case_text, generate, write_case
 
-    discourse = load_discourse(SAMPLE_TEXT)
-    text = SAMPLE_TEXT.read_text(encoding="utf-8")
+    from sync.discourse import parse_discourse
+
+    sample = SAMPLE_TEXT.read_text(encoding="utf-8")
     configs = [SimConfig(seed=s) for s in SIM_SEEDS]
-    if any(f.name == "lookalikes" for f in dataclasses.fields(SimConfig)):
-        configs += [SimConfig(seed=s, lookalikes=True) for s in (1, 2)]
-    configs += [SimConfig(seed=s, text_vocab_share=0.5, quote_prob=0.5) for s in (1, 2)]
-    configs[-2].name, configs[-1].name = "sim-dense-s1-harsh", "sim-dense-s2-harsh"
+    configs += [SimConfig(seed=s, lookalikes=True) for s in (1, 2, 3)]
+    configs += [SimConfig(seed=s, name=f"sim-dense-s{s}-harsh", **DENSE) for s in (1, 2)]
     rows = []
     for cfg in configs:
-        case = generate(discourse, cfg)
+        text = case_text(sample, cfg)
+        disc = parse_discourse(text)
+        case = generate(disc, cfg)
         case_dir = write_case(case, OUT / "sim" / case.name, text)
-        disc = load_discourse(case_dir / "text.txt")
         t0 = time.perf_counter()
         alignment = align(disc, case.transcript, **_kw(params))
         secs = time.perf_counter() - t0
