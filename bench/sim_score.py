@@ -8,7 +8,7 @@ case and the means. ``--baseline perfect`` scores cues copied from the simulatio
 passages end to end over the recording.
 
 usage: python bench/sim_score.py [--seeds 1 2 3] [--noise harsh] [--length 1] [--baseline perfect]
-                                 [--no-lattice]
+                                 [--no-lattice] [--lookalikes] [--dense]
 Target for the aligner (issue 4): overall >= 0.95.
 """
 
@@ -29,10 +29,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from simulate import ROOT, SimCase, add_args, config_from_args, generate, write_case  # noqa: E402
+from simulate import ROOT, SimCase, add_args, case_text, config_from_args, generate, write_case  # noqa: E402
 
 from sync.alignment import EXPLAINED, READ, Alignment, Cue  # noqa: E402
-from sync.discourse import Discourse, load_discourse  # noqa: E402
+from sync.discourse import Discourse, parse_discourse  # noqa: E402
 
 SHARED = Path(os.environ.get("SHIUR_SHARED", ROOT.parent / "shared"))
 SCORE_PY = SHARED / "corpus" / "score.py"
@@ -160,11 +160,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--baseline", choices=["perfect", "uniform"], default=None)
     ap.add_argument("--no-lattice", action="store_true", help="align with AlignOptions(lattice=False)")
     a = ap.parse_args(argv)
-    discourse = load_discourse(a.text)
-    text = a.text.read_text(encoding="utf-8")
     results = []
     for seed in a.seeds or [a.seed]:
         cfg = replace(config_from_args(a), seed=seed)
+        text = case_text(a.text.read_text(encoding="utf-8"), cfg)
+        discourse = parse_discourse(text)
         case = generate(discourse, cfg)
         case_dir = write_case(case, OUT / case.name, text)
         try:

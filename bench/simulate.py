@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from sync.discourse import Discourse, Passage, load_discourse  # noqa: E402
+from sync.discourse import Discourse, Passage, parse_discourse  # noqa: E402
 from sync.hebrew import normalize  # noqa: E402
 from sync.transcript import Segment, Transcript, Word  # noqa: E402
 
@@ -454,6 +454,52 @@ def segment_words(words: list[Word], rng: random.Random) -> list[Segment]:
 
 
 # --------------------------------------------------------------------------------------------
+# Look-alike passages
+
+# The maamar's verse, which the text and the lecturer quote again and again.
+VERSE = "שיר המעלות ממעמקים קראתיך הוי'"
+# A refrain closing several paragraphs: one passage repeated word for word.
+REFRAIN = f"וזהו מה שאמר דוד בשם כל ישראל {VERSE}."
+# A blessing and the curse that mirrors it word for word but one word.
+MIRROR = (
+    "ואם ימשיך מבחי' מעמקים יתברך בכל טוב בגשמיות וברוחניות בבני חיי ומזוני רויחי כל הימים",
+    "ואם לא ימשיך מבחי' מעמקים לא יתברך בכל טוב בגשמיות וברוחניות בבני חיי ומזוני רויחי כל הימים",
+)
+
+
+def add_lookalikes(text: str, seed: int) -> str:
+    """The text with look-alikes, as real texts have them: a refrain closing four paragraphs,
+    a blessing and its mirrored curse in two paragraphs far apart, and the maamar's verse
+    opening a passage in two more. Paragraph count and order stay; passages are added."""
+    rng = random.Random(seed * 7919)
+    blocks = text.split("\n\n")
+    body = [k for k, b in enumerate(blocks) if len(b.split()) > 40]
+    if len(body) < 6:
+        return text
+    picks = sorted(rng.sample(body[1:], 4))
+    for k in picks:
+        blocks[k] = blocks[k].rstrip() + " " + REFRAIN
+    a, b = body[1], body[-2]
+    blocks[a] = blocks[a].rstrip() + " " + MIRROR[0] + "."
+    blocks[b] = blocks[b].rstrip() + " " + MIRROR[1] + "."
+    for k in rng.sample([k for k in body[2:-1] if k not in picks], 2):
+        # After the paragraph's own number ("ז)"), if it has one.
+        head, sep, rest = blocks[k].lstrip().partition(" ")
+        numbered = head.endswith(")") and len(head) <= 3
+        blocks[k] = f"{head} {VERSE}, {rest}" if numbered and sep else f"{VERSE}, " + blocks[k].lstrip()
+    return "\n\n".join(blocks)
+
+
+def case_text(text: str, cfg: SimConfig) -> str:
+    """The text a simulated class reads: the given one, or it with look-alikes."""
+    return add_lookalikes(text, cfg.seed) if cfg.lookalikes else text
+
+
+def verse_words() -> list[str]:
+    return [w for tok in VERSE.split() for w in (spoken_alternatives(tok)[:1] or [[]])[0]]
+
+
+# --------------------------------------------------------------------------------------------
 # The shiur plan
 
 
@@ -482,6 +528,12 @@ class SimConfig:
     text_vocab_share: float = 0.25
     """Share of explanation words taken from the text's own vocabulary (outside quotes)."""
     words_per_second: float = 2.6
+    lookalikes: bool = False
+    """Give the text look-alike passages (see :func:`add_lookalikes`) and quote the maamar's
+    verse in the explanations again and again."""
+    verse_quote_prob: float = 0.0
+    """Chance per commentary sentence of quoting the maamar's verse (the title line); 0.35 with
+    ``lookalikes`` unless set."""
     name: str = ""
 
 
@@ -710,12 +762,20 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
                 for tok in (discourse.front_matter[0].split()[1:] if discourse.front_matter else [])
                 for w in (spoken_alternatives(tok)[:1] or [[]])[0]
             ]
+            verse_prob = cfg.verse_quote_prob or (0.35 if cfg.lookalikes else 0.0)
             while t < end_at:
                 n = rng.randint(5, 14)
                 q_at = rng.randrange(n) if rng.random() < cfg.quote_prob else -1
+                # (no draw when off: the plain simulated classes stay what they were)
+                v_at = rng.randrange(n) if verse_prob and about is not None and rng.random() < verse_prob else -1
                 for k in range(n):
                     if k == q_at:
                         _quote(about, discourse, rng, cfg, tempo, say, quotes, title)
+                    if k == v_at:
+                        said = [say(w, tempo, "commentary") for w in verse_words()]
+                        quotes.append({"start": said[0].start, "end": said[-1].end, "passage": None,
+                                       "about": about.paragraph, "foreign": False, "verse": True,
+                                       "words": " ".join(x.text for x in said)})  # fmt: skip
                     r = rng.random()
                     if about is not None and r < cfg.text_vocab_share:
                         w = rng.choice(vocab)
@@ -758,7 +818,8 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
         options={"simulation": asdict(cfg)},
     )
     size = f"-{cfg.minutes:g}min" if cfg.minutes else (f"-{cfg.length:g}x" if cfg.length != 1 else "")
-    name = cfg.name or f"sim-{'reading' if cfg.reading else 'shiur'}-s{cfg.seed}-{cfg.noise}{size}"
+    kind = "reading" if cfg.reading else "lookalike" if cfg.lookalikes else "shiur"
+    name = cfg.name or f"sim-{kind}-s{cfg.seed}-{cfg.noise}{size}"
     read_t = sum(s["end"] - s["start"] for s in segments if s["kind"] == "read")
     comm_t = sum(s["end"] - s["start"] for s in segments if s["kind"] == "commentary")
     n_read_words = sum(1 for s in spoken if s.kind == "read")
@@ -839,8 +900,17 @@ def write_case(case: SimCase, outdir: Path, text: str) -> Path:
     return outdir
 
 
+DENSE = {"text_vocab_share": 0.5, "quote_prob": 0.5}
+"""Dense text vocabulary inside the explanations: half their words from the text, and quotes
+twice as often."""
+
+
 def config_from_args(a: argparse.Namespace) -> SimConfig:
-    cfg = SimConfig(seed=a.seed, noise=a.noise, length=a.length, minutes=a.minutes, reading=a.reading)
+    cfg = SimConfig(
+        seed=a.seed, noise=a.noise, length=a.length, minutes=a.minutes, reading=a.reading, lookalikes=a.lookalikes
+    )
+    if a.dense:
+        cfg = replace(cfg, **DENSE)
     if a.name:
         cfg = replace(cfg, name=a.name)
     return cfg
@@ -852,6 +922,8 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--length", type=float, default=1.0, help="multiple of the 1x class (default 1)")
     ap.add_argument("--minutes", type=float, default=None, help="target duration (overrides --length)")
     ap.add_argument("--reading", action="store_true", help="a straight reading, no commentary")
+    ap.add_argument("--lookalikes", action="store_true", help="look-alike passages in the text, the verse quoted")
+    ap.add_argument("--dense", action="store_true", help="explanations dense with the text's vocabulary")
     ap.add_argument("--text", type=Path, default=SAMPLE_TEXT, help="discourse text (default: the sample)")
     ap.add_argument("--name", default="", help="case name (default from the settings)")
 
@@ -872,9 +944,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True, help="case folder to write")
     add_args(ap)
     a = ap.parse_args(argv)
-    discourse = load_discourse(a.text)
-    case = generate(discourse, config_from_args(a))
-    write_case(case, a.out, a.text.read_text(encoding="utf-8"))
+    cfg = config_from_args(a)
+    text = case_text(a.text.read_text(encoding="utf-8"), cfg)
+    case = generate(parse_discourse(text), cfg)
+    write_case(case, a.out, text)
     print(summary_line(case))
     print(f"wrote {a.out}/text.txt, truth.json, transcript.json")
 

@@ -26,20 +26,9 @@ from .alignment import EXPLAINED, READ, Alignment, Cue, Pin, Span, WordTiming
 from .coarse import coarse_align
 from .discourse import Discourse
 from .fine import WordMatch, align_region, passage_evidence, reads_passage, refine_chains
+from .params import DEFAULT, AlignParams
 from .textseq import TextSeq, build_textseq
 from .transcript import Transcript, Word
-
-# A pause longer than this between a reading and the next thing said makes the rest explanation.
-EXPLAIN_MIN_GAP = 2.0
-# Unmatched speech inside a reading, beyond what the skipped text explains, that breaks it.
-BREAK_EXTRA_WORDS = 6
-BREAK_EXTRA_SECONDS = 5.0
-SNAP_WINDOW = 0.6
-SNAP_START_BEFORE = 1.2
-PIN_REACH = 10.0
-DIGRESSION_MIN_SECONDS = 15.0
-DIGRESSION_MIN_WORDS = 12
-DIGRESSION_MAX_SHARE = 0.2
 
 
 @dataclass
@@ -68,20 +57,20 @@ class Reading:
         return self.matches[-1].j
 
 
-def _speech_rate(words: list[Word], matches: list[WordMatch], seq: TextSeq) -> float:
+def _speech_rate(words: list[Word], matches: list[WordMatch], seq: TextSeq, prm: AlignParams) -> float:
     """Seconds per letter of read text, measured on the matched reading."""
     total_t = 0.0
     total_c = 0
     for a, b in zip(matches, matches[1:], strict=False):
         if b.j == a.j + 1 and b.i == a.i + 1:
             dt = words[b.i].start - words[a.i].start
-            if 0 < dt < 3:
+            if 0 < dt < prm.rate_max_step:
                 total_t += dt
                 total_c += seq.chars[a.j]
-    return total_t / total_c if total_c > 20 else 0.075
+    return total_t / total_c if total_c > prm.rate_min_chars else prm.default_sec_per_char
 
 
-def _drop_weak(matches: list[WordMatch], seq: TextSeq) -> list[WordMatch]:
+def _drop_weak(matches: list[WordMatch], seq: TextSeq, prm: AlignParams) -> list[WordMatch]:
     """Forget passages matched only by the word DP, sparsely or poorly: commentary words that
     happened to resemble the text, not a reading of it."""
     out: list[WordMatch] = []
@@ -94,13 +83,15 @@ def _drop_weak(matches: list[WordMatch], seq: TextSeq) -> list[WordMatch]:
         group = matches[k:e]
         coverage = len({m.j for m in group}) / max(seq.passage_len[p], 1)
         quality = sum(m.sim for m in group) / len(group)
-        if any(m.anchor for m in group) or (coverage >= 0.5 and quality >= 0.65):
+        if any(m.anchor for m in group) or (coverage >= prm.weak_min_coverage and quality >= prm.weak_min_quality):
             out.extend(group)
         k = e
     return out
 
 
-def _split_readings(words: list[Word], matches: list[WordMatch], seq: TextSeq, sec_per_char: float) -> list[Reading]:
+def _split_readings(
+    words: list[Word], matches: list[WordMatch], seq: TextSeq, sec_per_char: float, prm: AlignParams
+) -> list[Reading]:
     """Cut the matches into continuous readings at jumps and at stretches of unmatched speech."""
     readings: list[Reading] = []
     cur = Reading()
@@ -111,7 +102,12 @@ def _split_readings(words: list[Word], matches: list[WordMatch], seq: TextSeq, s
             unmatched = m.i - p.i - 1
             expected = sum(seq.chars[p.j + 1 : m.j]) * sec_per_char if dj > 1 else 0.0
             extra_t = (words[m.i].start - words[p.i].end) - expected
-            if dj < 0 or dj > 60 or unmatched >= BREAK_EXTRA_WORDS or extra_t > BREAK_EXTRA_SECONDS:
+            if (
+                dj < 0
+                or dj > prm.break_max_tokens
+                or unmatched >= prm.break_extra_words
+                or extra_t > prm.break_extra_seconds
+            ):
                 readings.append(cur)
                 cur = Reading()
         cur.matches.append(m)
@@ -120,23 +116,24 @@ def _split_readings(words: list[Word], matches: list[WordMatch], seq: TextSeq, s
     return readings
 
 
-def _extend_readings(keys: list[str], seq: TextSeq, readings: list[Reading], n_words: int) -> None:
+def _extend_readings(keys: list[str], seq: TextSeq, readings: list[Reading], n_words: int, prm: AlignParams) -> None:
     """Match the rest of the first and last passage of each reading in the neighbouring words."""
+    per, slack = prm.extend_words_per_token, prm.extend_slack_words
     for k, r in enumerate(readings):
         first = r.matches[0]
         pstart = seq.passage_first[seq.passage_of[first.j]]
         if first.j > pstart:
             lo_limit = readings[k - 1].matches[-1].i + 1 if k > 0 else 0
-            lo = max(lo_limit, first.i - 3 * (first.j - pstart) - 2)
-            ext = align_region(keys, lo, first.i, seq, pstart, first.j, free_lead=True)
+            lo = max(lo_limit, first.i - per * (first.j - pstart) - slack)
+            ext = align_region(keys, lo, first.i, seq, pstart, first.j, free_lead=True, prm=prm)
             r.matches[:0] = ext
         last = r.matches[-1]
         p = seq.passage_of[last.j]
         pend = seq.passage_first[p] + seq.passage_len[p]
         if last.j + 1 < pend:
             hi_limit = readings[k + 1].matches[0].i if k + 1 < len(readings) else n_words
-            hi = min(hi_limit, last.i + 1 + 3 * (pend - last.j - 1) + 2)
-            r.matches.extend(align_region(keys, last.i + 1, hi, seq, last.j + 1, pend, free_trail=True))
+            hi = min(hi_limit, last.i + 1 + per * (pend - last.j - 1) + slack)
+            r.matches.extend(align_region(keys, last.i + 1, hi, seq, last.j + 1, pend, free_trail=True, prm=prm))
 
 
 @dataclass
@@ -151,9 +148,14 @@ class _PassageTime:
     """End of the previous passage's last word, when it was recognised, in the same reading."""
     after: float | None = None
     """End of the last word recognised before this passage in the same reading."""
+    heard_before: float | None = None
+    """For a passage that opens a reading with its first word: end of the last word heard
+    (talk included) before that word."""
 
 
-def _reading_times(words: list[Word], seq: TextSeq, r: Reading, sec_per_char: float) -> list[_PassageTime]:
+def _reading_times(
+    words: list[Word], seq: TextSeq, r: Reading, sec_per_char: float, prm: AlignParams
+) -> list[_PassageTime]:
     """Per passage touched by a reading: start/end times and word timings."""
     token_time: dict[int, tuple[float, float]] = {}
     token_sim: dict[int, float] = {}
@@ -181,17 +183,21 @@ def _reading_times(words: list[Word], seq: TextSeq, r: Reading, sec_per_char: fl
         if j_a > first:
             # The opening words were not recognised: back off by their reading time, but not
             # before the previous matched word ended.
-            floor = prev_end if prev_end is not None else max(0.0, start - 30)
+            floor = prev_end if prev_end is not None else max(0.0, start - prm.backoff_max_seconds)
             start = max(floor, start - sum(seq.chars[first:j_a]) * sec_per_char)
         end = token_time[pj[-1]][1]
         if pj[-1] < last:
             k = bisect.bisect_right(js, pj[-1])
-            ceil = token_time[js[k]][0] if k < len(js) else end + 30
+            ceil = token_time[js[k]][0] if k < len(js) else end + prm.backoff_max_seconds
             end = min(ceil, end + sum(seq.chars[pj[-1] + 1 : last + 1]) * sec_per_char)
         wt = {seq.token_in_passage[j]: token_time[j] for j in pj}
         sims = [token_sim[j] for j in pj]
         closing = prev_end if closes_previous else None
-        out.append(_PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end))
+        pt = _PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end)
+        if k < 0 and j_a == first:
+            i0 = r.matches[0].i
+            pt.heard_before = words[i0 - 1].end if i0 > 0 else 0.0
+        out.append(pt)
     return out
 
 
@@ -211,7 +217,14 @@ def _fill_gap(seq: TextSeq, p_from: int, p_to: int, t0: float, t1: float, sec_pe
 
 
 def _snap_passage_start(
-    pt: _PassageTime, seq: TextSeq, on: np.ndarray, pauses: np.ndarray, floor: float, sec_per_char: float
+    pt: _PassageTime,
+    seq: TextSeq,
+    on: np.ndarray,
+    pauses: np.ndarray,
+    floor: float,
+    sec_per_char: float,
+    prm: AlignParams,
+    slow: bool = False,
 ) -> float:
     """Put a passage start on the speech onset that opens it.
 
@@ -220,25 +233,63 @@ def _snap_passage_start(
     word and the word's end. Filled passages (never recognised) look wider for the clearest pause.
     """
     if pt.after is not None:
-        floor = max(floor, pt.after - 0.15)
+        floor = max(floor, pt.after - prm.after_margin)
     if pt.filled:
-        lo, hi = max(floor, pt.start - 3.0), pt.start + 3.0
-        return onsets.snap_start(pt.start, on, pauses, lo, hi, pause_weight=3.0)
+        lo, hi = max(floor, pt.start - prm.filled_window), pt.start + prm.filled_window
+        return onsets.snap_start(pt.start, on, pauses, lo, hi, pause_weight=prm.filled_pause_weight, prm=prm)
+    first_word = pt.words.get(seq.token_in_passage[seq.passage_first[pt.passage]])
+    if first_word is not None and slow:
+        # In a word-by-word reading every word follows a pause as long as a verse's, so the
+        # length of a pause tells nothing: the opening onset is the one nearest to where the
+        # first word's sound starts. Whisper stretches a word back over part of the pause
+        # before it, so that is a little after the word's start.
+        ref = first_word[0] + prm.slow_start_offset
+        lo, hi = max(floor, ref - prm.slow_snap_reach), ref + prm.slow_snap_reach
+        return onsets.snap_start(ref, on, pauses, lo, hi, pause_weight=0.0, prm=prm)
     if pt.prev_end is not None:
         # In a continuous reading, speech that starts after the last recognised word of the
         # previous passage belongs to this one: take the first clear onset after that word.
-        first_word = pt.words.get(seq.token_in_passage[seq.passage_first[pt.passage]])
-        hi = first_word[1] - 0.05 if first_word else pt.start + SNAP_WINDOW
-        t = onsets.first_onset(on, pauses, max(floor, pt.prev_end - 0.1), hi, min_pause=0.25)
+        hi = first_word[1] - prm.first_word_margin if first_word else pt.start + prm.snap_window
+        lo = max(floor, pt.prev_end - prm.prev_end_margin)
+        t = onsets.first_onset(on, pauses, lo, hi, min_pause=prm.continuing_min_pause)
         if t is not None:
             return t
     first = seq.token_in_passage[seq.passage_first[pt.passage]]
+    if first in pt.words and pt.heard_before is not None:
+        # A reading opens after talk (or silence): the voice starts after the last word heard
+        # before. Whisper may put the first word seconds late when it lost the words before it,
+        # so look back to that word, and take the onset after the longest pause.
+        w_start, w_end = pt.words[first]
+        if w_start - pt.heard_before <= prm.opening_lookback:
+            lo = max(floor, pt.heard_before - prm.prev_end_margin)
+            t = onsets.longest_pause_onset(on, pauses, lo, w_end - prm.first_word_margin, prm.continuing_min_pause)
+            if t is not None:
+                return t
     if first in pt.words:
         w_start, w_end = pt.words[first]
-        ref = max(w_start, w_end - seq.chars[seq.passage_first[pt.passage]] * sec_per_char * 1.5)
-        lo, hi = max(floor, min(ref, w_start) - SNAP_START_BEFORE), max(w_end - 0.05, ref + 0.1)
-        return onsets.snap_start(ref, on, pauses, lo, hi)
-    return onsets.snap_start(pt.start, on, pauses, max(floor, pt.start - SNAP_START_BEFORE), pt.start + SNAP_WINDOW)
+        ref = max(w_start, w_end - seq.chars[seq.passage_first[pt.passage]] * sec_per_char * prm.first_word_rate_factor)
+        lo = max(floor, min(ref, w_start) - prm.snap_start_before)
+        hi = max(w_end - prm.first_word_margin, ref + prm.ref_min_window)
+        return onsets.snap_start(ref, on, pauses, lo, hi, prm=prm)
+    lo, hi = max(floor, pt.start - prm.snap_start_before), pt.start + prm.snap_window
+    return onsets.snap_start(pt.start, on, pauses, lo, hi, prm=prm)
+
+
+def _word_by_word(
+    group: list[_PassageTime], seq: TextSeq, on: np.ndarray, pauses: np.ndarray, prm: AlignParams
+) -> bool:
+    """Is this reading slow, word by word: (nearly) every word after a clear pause?
+
+    Counted on the signal: onsets after a pause of ``slow_pause`` seconds, per token of the
+    passages read. A reading at speech pace pauses at verse ends and a few commas only.
+    """
+    if not group:
+        return False
+    t0, t1 = group[0].start, group[-1].end
+    a, b = np.searchsorted(on, t0, side="left"), np.searchsorted(on, t1, side="right")
+    n_onsets = int(np.count_nonzero(pauses[a:b] >= prm.slow_pause))
+    n_tokens = sum(seq.passage_len[pt.passage] for pt in group)
+    return n_tokens > 0 and n_onsets >= prm.slow_onsets_per_token * n_tokens
 
 
 def _passage_chars(seq: TextSeq, p: int) -> int:
@@ -254,6 +305,7 @@ def _fill_missing(
     matched_at: set[int],
     not_read: set[str],
     sec_per_char: float,
+    prm: AlignParams,
 ) -> list[_PassageTime]:
     """Passages between two recognised ones, with time to have been read, were read.
 
@@ -281,21 +333,23 @@ def _fill_missing(
             lo_i, hi_i = bisect.bisect_left(starts, t0), bisect.bisect_left(starts, t1)
             heard = sum(1 for i in range(lo_i, hi_i) if i not in matched_at)
             n_tokens = sum(seq.passage_len[p] for p in missing)
-            ok = 0.5 * expected <= gap <= 2.5 * expected + 3 and heard <= 0.3 * n_tokens
-            if ok and expected > 0:
-                out.extend(_fill_gap(seq, missing[0], missing[-1] + 1, t0 + 0.05, t1 - 0.05, sec_per_char))
+            fits = prm.fill_min_ratio * expected <= gap <= prm.fill_max_ratio * expected + prm.fill_slack_seconds
+            if fits and heard <= prm.fill_max_heard_share * n_tokens and expected > 0:
+                m = prm.fill_margin
+                out.extend(_fill_gap(seq, missing[0], missing[-1] + 1, t0 + m, t1 - m, sec_per_char))
         if not between_readings:
             out.append(b)
     return out
 
 
-def _confidence(pt: _PassageTime, seq: TextSeq) -> float:
+def _confidence(pt: _PassageTime, seq: TextSeq, prm: AlignParams) -> float:
     if pt.filled:
-        return 0.25
+        return prm.filled_confidence
     n = max(seq.passage_len[pt.passage], 1)
     coverage = min(1.0, len(pt.words) / n)
     quality = float(np.mean([min(s, 1.0) for s in pt.sims])) if pt.sims else 0.0
-    return round(max(0.0, min(1.0, 0.15 + 0.55 * coverage + 0.3 * quality)), 3)
+    c = prm.confidence_base + prm.confidence_coverage * coverage + prm.confidence_quality * quality
+    return round(max(0.0, min(1.0, c)), 3)
 
 
 def align(
@@ -305,6 +359,7 @@ def align(
     audio: np.ndarray | None = None,
     model: object | None = None,
     options: AlignOptions | None = None,
+    params: AlignParams | None = None,
 ) -> Alignment:
     """Align ``transcript`` to ``discourse``.
 
@@ -312,8 +367,10 @@ def align(
     onsets. ``model`` (a loaded WhisperModel) is not used yet: it is part of the signature for a
     forced-alignment pass, which measured unnecessary on the corpus once starts snap to onsets.
     ``pins`` are the lecturer's corrections, honoured exactly; the rest is re-aligned around them.
+    ``params`` are the tuning constants (:class:`sync.params.AlignParams`), for benches.
     """
     options = options or AlignOptions()
+    prm = params or DEFAULT
     seq = build_textseq(discourse, lattice=options.lattice)
     words = [w for w in transcript.words() if hebrew.normalize(w.text)]
     keys = [hebrew.normalize(w.text) for w in words]
@@ -328,40 +385,42 @@ def align(
         seq,
         blocked,
         [w.start for w in words],
-        reads_passage=lambda ch: reads_passage(keys, seq, ch),
-        evidence=lambda ch: passage_evidence(keys, seq, ch),
-        forced=_pin_anchors(pins, seq, words),
+        reads_passage=lambda ch: reads_passage(keys, seq, ch, prm),
+        evidence=lambda ch: passage_evidence(keys, seq, ch, prm),
+        forced=_pin_anchors(pins, seq, words, prm),
+        prm=prm,
     )
-    matches = refine_chains(keys, seq, chains)
-    matches = _drop_weak([m for m in matches if m.j not in blocked], seq)
-    sec_per_char = _speech_rate(words, matches, seq)
-    readings = _split_readings(words, matches, seq, sec_per_char)
-    _extend_readings(keys, seq, readings, len(words))
+    env = onsets.envelope(audio, prm=prm) if audio is not None and options.refine and len(audio) else None
+    on, pauses = onsets.onsets(env, prm) if env is not None else (np.zeros(0), np.zeros(0))
+    off = onsets.offsets(env, prm) if env is not None else np.zeros(0)
+    matches = refine_chains(keys, seq, chains, prm)
+    matches = _drop_weak([m for m in matches if m.j not in blocked], seq, prm)
+    sec_per_char = _speech_rate(words, matches, seq, prm)
+    readings = _split_readings(words, matches, seq, sec_per_char, prm)
+    _extend_readings(keys, seq, readings, len(words), prm)
 
-    times: list[list[_PassageTime]] = [_reading_times(words, seq, r, sec_per_char) for r in readings]
+    times: list[list[_PassageTime]] = [_reading_times(words, seq, r, sec_per_char, prm) for r in readings]
 
     matched_at = {m.i for r in readings for m in r.matches}
     starts = [w.start for w in words]
     for k, group in enumerate(times):
         following = times[k + 1][0] if k + 1 < len(times) and times[k + 1] else None
-        times[k] = _fill_missing(group, following, seq, starts, matched_at, not_read, sec_per_char)
-
-    env = onsets.envelope(audio) if audio is not None and options.refine and len(audio) else None
-    on, pauses = onsets.onsets(env) if env is not None else (np.zeros(0), np.zeros(0))
-    off = onsets.offsets(env) if env is not None else np.zeros(0)
+        times[k] = _fill_missing(group, following, seq, starts, matched_at, not_read, sec_per_char, prm)
 
     cues: list[Cue] = []
     for group in times:
+        slow = env is not None and _word_by_word(group, seq, on, pauses, prm)
         for k, pt in enumerate(group):
             start = pt.start
             if env is not None:
-                floor = group[k - 1].start + 0.2 if k > 0 else 0.0
-                start = _snap_passage_start(pt, seq, on, pauses, floor, sec_per_char)
+                floor = group[k - 1].start + prm.passage_min_gap if k > 0 else 0.0
+                start = _snap_passage_start(pt, seq, on, pauses, floor, sec_per_char, prm, slow)
             wt = [WordTiming(i, round(s, 3), round(e, 3)) for i, (s, e) in sorted(pt.words.items())]
             start = min(max(start, 0.0), duration)
             end = min(max(pt.end, start), duration)
-            cues.append(Cue(passages[pt.passage].id, round(start, 3), round(end, 3), READ, _confidence(pt, seq), wt))
-    cues = _apply_start_pins(cues, pins, passages, duration)
+            conf = _confidence(pt, seq, prm)
+            cues.append(Cue(passages[pt.passage].id, round(start, 3), round(end, 3), READ, conf, wt))
+    cues = _apply_start_pins(cues, pins, passages, duration, prm)
     cues.sort(key=lambda c: c.start)
 
     # Close read cues: a passage lasts until the next one starts, unless the lecturer then
@@ -371,24 +430,25 @@ def align(
 
     def is_digression(t0: float, t1: float) -> bool:
         lo, hi = bisect.bisect_left(starts, t0), bisect.bisect_left(starts, t1)
-        return t1 - t0 >= DIGRESSION_MIN_SECONDS and _off_topic([keys[i] for i in range(lo, hi)], vocabulary)
+        return t1 - t0 >= prm.digression_min_seconds and _off_topic([keys[i] for i in range(lo, hi)], vocabulary, prm)
 
     out: list[Cue] = []
     off_text: list[Span] = []
-    if cues and cues[0].start > 1.0:
+    if cues and cues[0].start > prm.off_text_min_lead:
         off_text.append(Span(0.0, round(cues[0].start, 3)))
     for k, c in enumerate(cues):
         nxt = cues[k + 1].start if k + 1 < len(cues) else duration
-        end = max(c.end, c.start + 0.2)
+        end = max(c.end, c.start + prm.min_read_cue)
         if env is not None:
-            end = onsets.snap(end, off, end - 0.3, min(end + SNAP_WINDOW, nxt))
-        if nxt - end >= EXPLAIN_MIN_GAP:
+            end = onsets.snap(end, off, end - prm.end_snap_before, min(end + prm.snap_window, nxt), prm)
+        if nxt - end >= prm.explain_min_gap:
             c.end = round(end, 3)
             out.append(c)
             if is_digression(end, nxt):
                 off_text.append(Span(c.end, round(nxt, 3)))
             else:
-                out.append(Cue(c.passage_id, c.end, round(nxt, 3), EXPLAINED, round(c.confidence * 0.8, 3)))
+                conf = round(c.confidence * prm.explained_confidence, 3)
+                out.append(Cue(c.passage_id, c.end, round(nxt, 3), EXPLAINED, conf))
         else:
             c.end = round(max(nxt, c.start + 0.05), 3)
             out.append(c)
@@ -421,20 +481,20 @@ def _vocabulary(seq: TextSeq) -> set[str]:
     return out
 
 
-def _off_topic(keys: list[str], vocabulary: set[str]) -> bool:
+def _off_topic(keys: list[str], vocabulary: set[str], prm: AlignParams) -> bool:
     """Talk that shares (almost) no words with the discourse is a digression, not explanation.
 
     Explaining a text reuses its words (a third to two thirds of the longer words, measured on
     simulated and real classes); an announcement or an unrelated story shares a few percent.
     """
-    content = [k for k in keys if len(k) >= 3]
-    if len(content) < DIGRESSION_MIN_WORDS:
+    content = [k for k in keys if len(k) >= prm.digression_min_letters]
+    if len(content) < prm.digression_min_words:
         return False
     shared = sum(1 for k in content if k in vocabulary or hebrew.skeleton(k) in vocabulary)
-    return shared / len(content) < DIGRESSION_MAX_SHARE
+    return shared / len(content) < prm.digression_max_share
 
 
-def _pin_anchors(pins: Sequence[Pin], seq: TextSeq, words: list[Word]) -> list[tuple[int, int]]:
+def _pin_anchors(pins: Sequence[Pin], seq: TextSeq, words: list[Word], prm: AlignParams) -> list[tuple[int, int]]:
     """(word, token) pairs for start pins: the first word heard at the pinned time reads the
     passage's first token."""
     starts = [w.start for w in words]
@@ -444,13 +504,15 @@ def _pin_anchors(pins: Sequence[Pin], seq: TextSeq, words: list[Word]) -> list[t
         j = first_token.get(pin.passage_id, -1)
         if pin.start is None or j < 0:
             continue
-        i = bisect.bisect_left(starts, pin.start - 0.25)
-        if i < len(words) and words[i].start < pin.start + 5.0:
+        i = bisect.bisect_left(starts, pin.start - prm.pin_word_before)
+        if i < len(words) and words[i].start < pin.start + prm.pin_word_after:
             out.append((i, j))
     return out
 
 
-def _apply_start_pins(cues: list[Cue], pins: Sequence[Pin], passages: list, duration: float) -> list[Cue]:
+def _apply_start_pins(
+    cues: list[Cue], pins: Sequence[Pin], passages: list, duration: float, prm: AlignParams
+) -> list[Cue]:
     """A pinned start is exact: move (or create) that passage's read cue and make room for it."""
     for pin in pins:
         if pin.start is None:
@@ -462,15 +524,15 @@ def _apply_start_pins(cues: list[Cue], pins: Sequence[Pin], passages: list, dura
             for c in cues
             if c.passage_id == pin.passage_id
             and c.kind == READ
-            and c.start - PIN_REACH <= pin.start < c.end + PIN_REACH
+            and c.start - prm.pin_reach <= pin.start < c.end + prm.pin_reach
         ]
         if mine:
             target = min(mine, key=lambda c: abs(c.start - pin.start))
-            length = max(target.end - target.start, 0.5)
+            length = max(target.end - target.start, prm.pin_min_cue)
             target.start = pin.start
-            target.end = max(target.end, pin.start + 0.5) if target.end > pin.start else pin.start + length
+            target.end = max(target.end, pin.start + prm.pin_min_cue) if target.end > pin.start else pin.start + length
         else:
-            target = Cue(pin.passage_id, pin.start, pin.start + 0.5, READ)
+            target = Cue(pin.passage_id, pin.start, pin.start + prm.pin_min_cue, READ)
             cues.append(target)
         target.pinned = True
         target.confidence = 1.0

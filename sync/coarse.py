@@ -24,25 +24,13 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import hebrew
-from .textseq import TextSeq
+import numpy as np
+from rapidfuzz import process as rf_process
+from rapidfuzz.distance import Indel
 
-MAX_SEED_FREQ = 40
-CHAIN_LOOKBACK = 8
-CHAIN_MAX_SKEW = 3
-MIN_CHAIN_SCORE = 1.5
-JUMP_MIN_SCORE = 3.0
-CONTINUE_SLACK = 4
-MAX_LINK_SECONDS = 6.0
-MAX_GAP_TOKENS = 40
-DANGLING_SHARE = 0.3
-AMBIGUOUS_ANCHORS = 4
-PIN_WEIGHT = 50.0
-FORWARD_JUMP_COST = 0.5
-BACKWARD_JUMP_COST = 1.0
-# A jump lands only on a chain that reads a real part of a passage, not a phrase quoted from it.
-JUMP_MIN_TOKENS = 6
-JUMP_MIN_SHARE = 0.45
+from . import hebrew
+from .params import DEFAULT, AlignParams
+from .textseq import TextSeq
 
 
 @dataclass(frozen=True)
@@ -108,47 +96,92 @@ def build_index(seq: TextSeq, blocked: set[int] | None = None) -> TextIndex:
     )
 
 
-def _idf(freq: int) -> float:
-    return min(1.0, 2.5 / math.log2(1 + max(freq, 1)))
+def _idf(freq: int, prm: AlignParams) -> float:
+    return min(1.0, prm.idf_scale / math.log2(1 + max(freq, 1)))
 
 
-def _seed_hits(w: str, index: TextIndex) -> tuple[list[tuple[int, float]], float] | None:
+def _seed_hits(w: str, index: TextIndex, prm: AlignParams) -> tuple[list[tuple[int, float]], float] | None:
     """Text positions a transcript word may anchor to (one per token), and the anchor weight."""
     hits = index.exact.get(w)
     sim = 1.0
     if not hits:
         hits = index.skeleton.get(hebrew.skeleton(w))
-        sim = 0.85
+        sim = prm.skeleton_sim
     if not hits:
         return None
     per_token: dict[int, float] = {}
     for j, pos in hits:
         per_token.setdefault(j, pos)
-    if len(per_token) > MAX_SEED_FREQ:
+    if len(per_token) > prm.max_seed_freq:
         return None
     # Short words ("את", "כי") match by chance; they may extend a chain but weigh little.
-    weight = sim * _idf(len(per_token)) * (0.35 if len(w) <= 2 else 1.0)
+    weight = sim * _idf(len(per_token), prm) * (prm.short_word_weight if len(w) <= prm.short_word_len else 1.0)
     return list(per_token.items()), weight
 
 
-def find_anchors(keys: list[str], index: TextIndex) -> list[Anchor]:
+def _fuzzy_hits(
+    unknown: list[str], index: TextIndex, prm: AlignParams
+) -> dict[str, tuple[list[tuple[int, float]], float, float]]:
+    """Heard words that match no text word exactly, nor by skeleton, but resemble one closely
+    (Whisper's "לרקייה" for "לרקיע"): their best look-alike's positions, weight and similarity.
+
+    One batched similarity matrix over the distinct unknown words and the text's vocabulary, so
+    the cost stays small next to transcription even for a long class.
+    """
+    if prm.fuzzy_anchor_sim >= 1.0 or not unknown:
+        return {}
+    vocab = [w for w in index.exact if len(w) >= prm.fuzzy_min_len and index.freq[w] <= prm.max_seed_freq]
+    queries = [w for w in unknown if len(w) >= prm.fuzzy_min_len]
+    if not vocab or not queries:
+        return {}
+    cutoff = int(prm.fuzzy_anchor_sim * 100)
+    out: dict[str, tuple[list[tuple[int, float]], float, float]] = {}
+    step = max(1, 2_000_000 // len(vocab))
+    for k in range(0, len(queries), step):
+        block = queries[k : k + step]
+        m = rf_process.cdist(block, vocab, scorer=Indel.normalized_similarity, dtype=np.uint8, score_cutoff=0,
+                             processor=None, workers=1, score_multiplier=100)  # fmt: skip
+        for q, row in zip(block, m, strict=True):
+            best = int(row.argmax())
+            score = int(row[best])
+            if score < cutoff:
+                continue
+            # The look-alike must be the clear best: two text words about as close are no anchor.
+            row[best] = 0
+            if int(row.max()) >= score - prm.fuzzy_margin * 100:
+                continue
+            w = vocab[best]
+            per_token: dict[int, float] = {}
+            for j, pos in index.exact[w]:
+                per_token.setdefault(j, pos)
+            sim = score / 100
+            out[q] = (list(per_token.items()), sim * prm.fuzzy_weight * _idf(len(per_token), prm), sim)
+    return out
+
+
+def find_anchors(keys: list[str], index: TextIndex, prm: AlignParams = DEFAULT) -> list[Anchor]:
     anchors: list[Anchor] = []
     memo: dict[str, tuple[list[tuple[int, float]], float] | None] = {}
+    for w in keys:
+        if w and w not in memo:
+            memo[w] = _seed_hits(w, index, prm)
+    fuzzy = _fuzzy_hits([w for w, f in memo.items() if f is None], index, prm)
     for i, w in enumerate(keys):
         if not w:
             continue
-        if w not in memo:
-            memo[w] = _seed_hits(w, index)
         found = memo[w]
         if found is None:
+            if w in fuzzy:
+                hits, weight, sim = fuzzy[w]
+                anchors.extend(Anchor(i, j, pos, weight, sim) for j, pos in hits)
             continue
         hits, weight = found
-        sim = 1.0 if w in index.exact else 0.85
+        sim = 1.0 if w in index.exact else prm.skeleton_sim
         anchors.extend(Anchor(i, j, pos, weight, sim) for j, pos in hits)
     return anchors
 
 
-def chain_anchors(anchors: list[Anchor], times: list[float] | None = None) -> list[Chain]:
+def chain_anchors(anchors: list[Anchor], times: list[float] | None = None, prm: AlignParams = DEFAULT) -> list[Chain]:
     """Link anchors into chains; each anchor keeps its best predecessor (local, lookback-bounded).
 
     ``times`` (word start times) stop a chain from bridging a long silence or a stretch the
@@ -163,23 +196,23 @@ def chain_anchors(anchors: list[Anchor], times: list[float] | None = None) -> li
         a = anchors[q]
         score = a.weight
         back = -1
-        for ip in range(a.i - 1, a.i - CHAIN_LOOKBACK - 1, -1):
+        for ip in range(a.i - 1, a.i - prm.chain_lookback - 1, -1):
             entry = by_i.get(ip)
             if entry is None:
                 continue
-            if times is not None and times[a.i] - times[ip] > MAX_LINK_SECONDS:
+            if times is not None and times[a.i] - times[ip] > prm.max_link_seconds:
                 break
             poss, idxs = entry
-            lo = bisect.bisect_left(poss, a.pos - CHAIN_LOOKBACK)
+            lo = bisect.bisect_left(poss, a.pos - prm.chain_lookback)
             hi = bisect.bisect_left(poss, a.pos)
             di = a.i - ip
             for t in range(lo, hi):
                 p = idxs[t]
                 dpos = a.pos - poss[t]
                 skew = abs(di - dpos)
-                if skew > CHAIN_MAX_SKEW:
+                if skew > prm.chain_max_skew:
                     continue
-                cand = best[p] + a.weight - 0.25 * skew - 0.08 * (max(di, dpos) - 1)
+                cand = best[p] + a.weight - prm.chain_skew_cost * skew - prm.chain_gap_cost * (max(di, dpos) - 1)
                 if cand > score:
                     score, back = cand, p
         best[q] = score
@@ -191,7 +224,7 @@ def chain_anchors(anchors: list[Anchor], times: list[float] | None = None) -> li
     used = [False] * len(anchors)
     chains: list[Chain] = []
     for q in sorted(range(len(anchors)), key=lambda x: -best[x]):
-        if used[q] or best[q] < MIN_CHAIN_SCORE:
+        if used[q] or best[q] < prm.min_chain_score:
             continue
         path = []
         x = q
@@ -199,7 +232,7 @@ def chain_anchors(anchors: list[Anchor], times: list[float] | None = None) -> li
             path.append(x)
             x = pred[x]
         score = best[q] - (best[x] if x >= 0 else 0.0)
-        if score < MIN_CHAIN_SCORE:
+        if score < prm.min_chain_score:
             continue
         for y in path:
             used[y] = True
@@ -214,20 +247,27 @@ def chain_anchors(anchors: list[Anchor], times: list[float] | None = None) -> li
     return chains
 
 
-def is_continuation(prev: Chain, nxt: Chain) -> bool:
+def is_continuation(prev: Chain, nxt: Chain, prm: AlignParams = DEFAULT) -> bool:
     """Does ``nxt`` go on reading where ``prev`` stopped?
 
     Either it picks up right there (a few tokens of slack either way), or the tokens in between
     could have been read, garbled, by the words in between: their numbers fit.
     """
     dj = nxt.j0 - prev.j1 - 1
-    if -CONTINUE_SLACK <= dj <= CONTINUE_SLACK:
+    if -prm.continue_slack <= dj <= prm.continue_slack:
         return True
     di = nxt.i0 - prev.i1 - 1
-    return 0 < dj <= MAX_GAP_TOKENS and di <= 2 * dj + 6 and dj <= 2 * di + 6
+    return 0 < dj <= prm.max_gap_tokens and plausible_counts(di, dj, prm)
 
 
-def select_chains(chains: list[Chain]) -> list[Chain]:
+def plausible_counts(n_words: int, n_tokens: int, prm: AlignParams) -> bool:
+    """Could ``n_words`` heard words be a garbled reading of ``n_tokens`` tokens? Their numbers
+    agree within a factor, plus some slack."""
+    k, slack = prm.gap_words_factor, prm.gap_words_slack
+    return n_words <= k * n_tokens + slack and n_tokens <= k * n_words + slack
+
+
+def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignParams = DEFAULT) -> list[Chain]:
     """Pick the best non-overlapping sequence of chains (weighted interval scheduling with jumps)."""
     if not chains:
         return []
@@ -248,13 +288,13 @@ def select_chains(chains: list[Chain]) -> list[Chain]:
         k = bisect.bisect_left(ends, ch.i0)
         if k > 0 and ch.jumpable:
             pb, pc = prefix_best[k - 1]
-            cost = FORWARD_JUMP_COST if ch.j0 > chains[pc].j1 else BACKWARD_JUMP_COST
+            cost = _jump_cost(chains[pc], ch, seq, prm)
             if pb + ch.score - cost > score:
                 score, back = pb + ch.score - cost, pc
         # A continuation in the text.
-        for j1 in range(ch.j0 - 1 - MAX_GAP_TOKENS, ch.j0 + CONTINUE_SLACK):
+        for j1 in range(ch.j0 - 1 - prm.max_gap_tokens, ch.j0 + prm.continue_slack):
             for p in by_j1.get(j1, ()):
-                if chains[p].i1 >= ch.i0 or not is_continuation(chains[p], ch):
+                if chains[p].i1 >= ch.i0 or not is_continuation(chains[p], ch, prm):
                     continue
                 if best[p] + ch.score > score:
                     score, back = best[p] + ch.score, p
@@ -273,16 +313,25 @@ def select_chains(chains: list[Chain]) -> list[Chain]:
         picked.append(chains[last])
         last = pred[last]
     picked.reverse()
-    return _drop_false_starts(_trim_overlaps(picked))
+    return _drop_false_starts(_trim_overlaps(picked, prm))
 
 
-def _trim_overlaps(picked: list[Chain]) -> list[Chain]:
+def _jump_cost(prev: Chain, nxt: Chain, seq: TextSeq | None, prm: AlignParams) -> float:
+    """A skip ahead costs less than a re-read, and both more the further they go in the text."""
+    cost = prm.forward_jump_cost if nxt.j0 > prev.j1 else prm.backward_jump_cost
+    if seq is not None and prm.jump_cost_per_passage:
+        dist = abs(seq.passage_of[nxt.j0] - seq.passage_of[prev.j1])
+        cost += prm.jump_cost_per_passage * min(dist, prm.jump_distance_cap)
+    return cost
+
+
+def _trim_overlaps(picked: list[Chain], prm: AlignParams) -> list[Chain]:
     """When a reading resumes at text the previous chain already claimed, the claim was a
     look-alike in the talk before it (the resumed reading is the stronger evidence)."""
     out: list[Chain] = []
     for k, ch in enumerate(picked):
         nxt = picked[k + 1] if k + 1 < len(picked) else None
-        if nxt is not None and ch.j1 - CONTINUE_SLACK <= nxt.j0 <= ch.j1:
+        if nxt is not None and ch.j1 - prm.continue_slack <= nxt.j0 <= ch.j1:
             kept = [a for a in ch.anchors if a.j < nxt.j0]
             if not kept:
                 continue
@@ -310,35 +359,38 @@ def coarse_align(
     reads_passage: Callable[[Chain], bool] | None = None,
     evidence: Callable[[Chain], int] | None = None,
     forced: Sequence[tuple[int, int]] = (),
+    prm: AlignParams = DEFAULT,
 ) -> list[Chain]:
     """Chains of reading, selected. ``reads_passage`` may vouch for a piece whose exact anchors
     are too few to land a jump on (a garbled re-read): it looks at the words with fuzzy matching."""
     index = build_index(seq, blocked)
-    anchors = find_anchors(keys, index)
+    anchors = find_anchors(keys, index, prm)
     if forced:
         # The lecturer's pins: (word, token) pairs that must be read there. A heavy anchor makes
         # the chain through it win, and the words around it are matched again around it.
         pinned = {i for i, _ in forced}
-        anchors = [a for a in anchors if a.i not in pinned] + [Anchor(i, j, float(j), PIN_WEIGHT) for i, j in forced]
+        anchors = [a for a in anchors if a.i not in pinned] + [
+            Anchor(i, j, float(j), prm.pin_weight) for i, j in forced
+        ]
         anchors.sort(key=lambda a: (a.i, a.pos))
-    whole = chain_anchors(anchors, times)
+    whole = chain_anchors(anchors, times, prm)
     for ch in whole:
-        ch.jumpable = ch.score >= JUMP_MIN_SCORE and _reads_enough(ch, seq)
+        ch.jumpable = ch.score >= prm.jump_min_score and _reads_enough(ch, seq, prm)
     pieces = split_at_passages(whole, seq)
     for ch in pieces:
-        if any(a.weight >= PIN_WEIGHT for a in ch.anchors):
+        if any(a.weight >= prm.pin_weight for a in ch.anchors):
             ch.jumpable = True
     for ch in pieces:
         # A piece opening a strong chain may be landed on, as may any piece strong by itself.
-        ch.jumpable = ch.jumpable or (ch.score >= JUMP_MIN_SCORE and _reads_enough(ch, seq))
+        ch.jumpable = ch.jumpable or (ch.score >= prm.jump_min_score and _reads_enough(ch, seq, prm))
         if not ch.jumpable and reads_passage is not None and len(ch.anchors) >= 3:
             ch.jumpable = reads_passage(ch)
-    picked = select_chains(pieces)
-    picked = _prefer_next(picked, pieces, seq)
-    return _drop_dangling(picked, seq, evidence)
+    picked = select_chains(pieces, seq, prm)
+    picked = _prefer_next(picked, pieces, seq, prm)
+    return _drop_dangling(picked, seq, evidence, prm)
 
 
-def _prefer_next(picked: list[Chain], pieces: list[Chain], seq: TextSeq) -> list[Chain]:
+def _prefer_next(picked: list[Chain], pieces: list[Chain], seq: TextSeq, prm: AlignParams) -> list[Chain]:
     """Between near-equal readings of the same few words, take the passage that comes next.
 
     Formulaic passages ("ויהי ערב ויהי בקר יום ...") differ by a word or two, and the words alone
@@ -349,11 +401,11 @@ def _prefer_next(picked: list[Chain], pieces: list[Chain], seq: TextSeq) -> list
         by_span[(ch.i0, ch.i1)].append(ch)
     out: list[Chain] = []
     for ch in picked:
-        if out and len(ch.anchors) <= AMBIGUOUS_ANCHORS:
+        if out and len(ch.anchors) <= prm.ambiguous_anchors:
             want = seq.passage_of[out[-1].j1] + 1
             if seq.passage_of[ch.j0] != want:
                 span = by_span.get((ch.i0, ch.i1), ())
-                rivals = [r for r in span if seq.passage_of[r.j0] == want and r.score >= 0.8 * ch.score]
+                rivals = [r for r in span if seq.passage_of[r.j0] == want and r.score >= prm.rival_share * ch.score]
                 if rivals:
                     best = max(rivals, key=lambda r: r.score)
                     ch = Chain(best.anchors, best.score, ch.jumpable)
@@ -361,20 +413,22 @@ def _prefer_next(picked: list[Chain], pieces: list[Chain], seq: TextSeq) -> list
     return out
 
 
-def _drop_dangling(picked: list[Chain], seq: TextSeq, evidence: Callable[[Chain], int] | None) -> list[Chain]:
+def _drop_dangling(
+    picked: list[Chain], seq: TextSeq, evidence: Callable[[Chain], int] | None, prm: AlignParams
+) -> list[Chain]:
     """A reading that ends with the first few words of a passage never read further was the
     next passage's look-alike words in the talk that followed, not a reading of it."""
     out: list[Chain] = []
     for k, ch in enumerate(picked):
         p = seq.passage_of[ch.j0]
         nxt = picked[k + 1] if k + 1 < len(picked) else None
-        ends_reading = nxt is None or not is_continuation(ch, nxt)
-        starts_passage = ch.j0 - seq.passage_first[p] <= CONTINUE_SLACK
-        prev_continues = k > 0 and is_continuation(picked[k - 1], ch) and seq.passage_of[picked[k - 1].j1] != p
+        ends_reading = nxt is None or not is_continuation(ch, nxt, prm)
+        starts_passage = ch.j0 - seq.passage_first[p] <= prm.continue_slack
+        prev_continues = k > 0 and is_continuation(picked[k - 1], ch, prm) and seq.passage_of[picked[k - 1].j1] != p
         matched = evidence(ch) if evidence is not None else len({a.j for a in ch.anchors})
         covered = matched / max(seq.passage_len[p], 1)
         later = any(seq.passage_of[o.j0] == p for o in picked[k + 1 :])
-        if ends_reading and starts_passage and prev_continues and covered < DANGLING_SHARE and not later:
+        if ends_reading and starts_passage and prev_continues and covered < prm.dangling_share and not later:
             continue
         out.append(ch)
     return out
@@ -402,10 +456,10 @@ def split_at_passages(chains: list[Chain], seq: TextSeq) -> list[Chain]:
     return out
 
 
-def _reads_enough(ch: Chain, seq: TextSeq) -> bool:
+def _reads_enough(ch: Chain, seq: TextSeq, prm: AlignParams) -> bool:
     """Evidence of reading, not quoting: many of the passage's words, densely, in order."""
     matched = len({a.j for a in ch.anchors})
     span = ch.j1 - ch.j0 + 1
     p0, p1 = seq.passage_of[ch.j0], seq.passage_of[ch.j1]
-    need = JUMP_MIN_TOKENS if p1 > p0 else min(JUMP_MIN_TOKENS, JUMP_MIN_SHARE * seq.passage_len[p0])
-    return matched >= need and matched >= 0.4 * span
+    need = prm.jump_min_tokens if p1 > p0 else min(prm.jump_min_tokens, prm.jump_min_share * seq.passage_len[p0])
+    return matched >= need and matched >= prm.jump_min_density * span

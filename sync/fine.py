@@ -13,20 +13,9 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Indel
 
 from . import hebrew
-from .coarse import Chain
+from .coarse import Chain, plausible_counts
+from .params import DEFAULT, AlignParams
 from .textseq import TextSeq
-
-MAX_CELLS = 60_000
-MAX_GAP_TOKENS = 40
-GOOD_SIM = 0.6
-JUMP_MIN_MATCHED = 6
-READ_SHARE = 0.6
-LOOKAHEAD = 3
-SKIP_WORD = -0.25
-SKIP_TOKEN = -0.35
-MATCH_BIAS = 0.5
-MIN_SIM = 0.45
-MERGE_MIN_SIM = 0.7
 
 
 @dataclass
@@ -37,28 +26,29 @@ class WordMatch:
     anchor: bool = False
 
 
-def word_sim(a: str, b: str) -> float:
+def word_sim(a: str, b: str, prm: AlignParams = DEFAULT) -> float:
     if a == b:
         return 1.0
     if not a or not b:
         return 0.0
     plain = Indel.normalized_similarity(a, b)
     sa, sb = hebrew.skeleton(a), hebrew.skeleton(b)
-    skel = 0.9 if sa == sb else Indel.normalized_similarity(sa, sb) * 0.95
+    skel = prm.skeleton_equal_sim if sa == sb else Indel.normalized_similarity(sa, sb) * prm.skeleton_sim_factor
     return max(plain, skel)
 
 
-def _merge_sim(word: str, merged: str) -> float:
+def _merge_sim(word: str, merged: str, prm: AlignParams) -> float:
     """Similarity of one heard word to several written words run together, if lengths fit."""
-    if len(word) < 0.7 * len(merged) or len(merged) < 0.7 * len(word):
+    r = prm.merge_len_ratio
+    if len(word) < r * len(merged) or len(merged) < r * len(word):
         return 0.0
-    return word_sim(word, merged)
+    return word_sim(word, merged, prm)
 
 
-def token_sim(words: list[str], alt: tuple[str, ...]) -> float:
+def token_sim(words: list[str], alt: tuple[str, ...], prm: AlignParams = DEFAULT) -> float:
     if len(words) != len(alt):
         return 0.0
-    return sum(word_sim(w, a) for w, a in zip(words, alt, strict=True)) / len(alt)
+    return sum(word_sim(w, a, prm) for w, a in zip(words, alt, strict=True)) / len(alt)
 
 
 def align_region(
@@ -70,6 +60,7 @@ def align_region(
     j1: int,
     free_lead: bool = False,
     free_trail: bool = False,
+    prm: AlignParams = DEFAULT,
 ) -> list[WordMatch]:
     """Align transcript words [i0, i1) to text tokens [j0, j1); return the matches found.
 
@@ -77,13 +68,14 @@ def align_region(
     extending a reading outwards into speech that may be commentary.
     """
     n, m = i1 - i0, j1 - j0
-    if n <= 0 or m <= 0 or n * m > MAX_CELLS:
+    if n <= 0 or m <= 0 or n * m > prm.max_cells:
         return []
     neg = -1e9
     score = [[neg] * (m + 1) for _ in range(n + 1)]
     # back[x][y] = (previous x, previous y, words used, similarity); words used 0 = a skip.
     back: list[list[tuple[int, int, int, float] | None]] = [[None] * (m + 1) for _ in range(n + 1)]
     score[0][0] = 0.0
+    bias, bonus = prm.match_bias, prm.match_bonus
     if free_lead:
         for x in range(1, n + 1):
             score[x][0] = 0.0
@@ -101,26 +93,27 @@ def align_region(
             if s == neg:
                 continue
             if x < n and not (free_lead and y == 0):
-                relax(x + 1, y, s + SKIP_WORD, (x, y, 0, 0.0))
+                relax(x + 1, y, s + prm.skip_word, (x, y, 0, 0.0))
             if y >= m:
                 continue
-            relax(x, y + 1, s + SKIP_TOKEN, (x, y, 0, 0.0))
+            relax(x, y + 1, s + prm.skip_token, (x, y, 0, 0.0))
             for alt in seq.alts[j0 + y]:
                 ln = len(alt)
                 if x + ln <= n:
-                    sim = token_sim(keys[i0 + x : i0 + x + ln], alt)
-                    if sim >= MIN_SIM:
-                        relax(x + ln, y + 1, s + (sim - MATCH_BIAS) * ln + 0.3, (x, y, ln, sim))
+                    sim = token_sim(keys[i0 + x : i0 + x + ln], alt, prm)
+                    if sim >= prm.min_sim:
+                        relax(x + ln, y + 1, s + (sim - bias) * ln + bonus, (x, y, ln, sim))
                 if ln > 1 and x < n:
                     # A maqaf pair heard as one word ("ויהי־כן" -> "ויהיכן").
-                    sim = _merge_sim(keys[i0 + x], "".join(alt))
-                    if sim >= MERGE_MIN_SIM:
-                        relax(x + 1, y + 1, s + (sim - MATCH_BIAS) * ln + 0.3, (x, y, 1, sim))
+                    sim = _merge_sim(keys[i0 + x], "".join(alt), prm)
+                    if sim >= prm.merge_min_sim:
+                        relax(x + 1, y + 1, s + (sim - bias) * ln + bonus, (x, y, 1, sim))
             # Two short tokens written as one word ("כי טוב" -> "כתוב"), inside one passage.
             if x < n and y + 1 < m and seq.passage_of[j0 + y] == seq.passage_of[j0 + y + 1]:
-                sim = _merge_sim(keys[i0 + x], "".join(seq.alts[j0 + y][0]) + "".join(seq.alts[j0 + y + 1][0]))
-                if sim >= MERGE_MIN_SIM:
-                    relax(x + 1, y + 2, s + (sim - MATCH_BIAS) * 2 + 0.6, (x, y, 1, sim))
+                merged = "".join(seq.alts[j0 + y][0]) + "".join(seq.alts[j0 + y + 1][0])
+                sim = _merge_sim(keys[i0 + x], merged, prm)
+                if sim >= prm.merge_min_sim:
+                    relax(x + 1, y + 2, s + (sim - bias) * 2 + 2 * bonus, (x, y, 1, sim))
     out: list[WordMatch] = []
     x, y = n, m
     if free_trail:
@@ -139,7 +132,7 @@ def align_region(
     return out
 
 
-def _plausible_reading(n_words: int, n_tokens: int) -> bool:
+def _plausible_reading(n_words: int, n_tokens: int, prm: AlignParams) -> bool:
     """Could ``n_words`` transcript words be a (garbled) reading of ``n_tokens`` text tokens?
 
     Far more words than tokens is commentary between two readings; a long stretch of text is
@@ -147,10 +140,15 @@ def _plausible_reading(n_words: int, n_tokens: int) -> bool:
     """
     if n_words <= 0 or n_tokens <= 0:
         return False
-    return n_tokens <= MAX_GAP_TOKENS and n_words <= 2 * n_tokens + 6 and n_tokens <= 2 * n_words + 6
+    return n_tokens <= prm.max_gap_tokens and plausible_counts(n_words, n_tokens, prm)
 
 
-def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[WordMatch]:
+def refine_chains(
+    keys: list[str],
+    seq: TextSeq,
+    chains: list[Chain],
+    prm: AlignParams = DEFAULT,
+) -> list[WordMatch]:
     """Expand chains into word matches: anchors plus DP matches between consecutive anchors.
 
     Consecutive chains that continue in the text are treated as one reading, so the words
@@ -160,8 +158,8 @@ def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[Wo
     prev: tuple[int, int] | None = None
     for ch in chains:
         for a in ch.anchors:
-            if prev is not None and _plausible_reading(a.i - prev[0] - 1, a.j - prev[1] - 1):
-                matches.extend(align_region(keys, prev[0] + 1, a.i, seq, prev[1] + 1, a.j))
+            if prev is not None and _plausible_reading(a.i - prev[0] - 1, a.j - prev[1] - 1, prm):
+                matches.extend(align_region(keys, prev[0] + 1, a.i, seq, prev[1] + 1, a.j, prm=prm))
             matches.append(WordMatch(a.i, a.j, a.sim, anchor=True))
             prev = (a.i, a.j)
     # Transcript order; one word may stand for two tokens (a merge), but each pair only once.
@@ -175,7 +173,7 @@ def refine_chains(keys: list[str], seq: TextSeq, chains: list[Chain]) -> list[Wo
     return uniq
 
 
-def passage_evidence(keys: list[str], seq: TextSeq, ch: Chain, margin: int = 4) -> int:
+def passage_evidence(keys: list[str], seq: TextSeq, ch: Chain, prm: AlignParams = DEFAULT) -> int:
     """How many tokens of a piece's passage the words around it read, fuzzily and in order.
 
     A greedy in-order match: each token of the passage, in turn, looks a few words ahead of the
@@ -183,6 +181,7 @@ def passage_evidence(keys: list[str], seq: TextSeq, ch: Chain, margin: int = 4) 
     """
     p = seq.passage_of[ch.j0]
     first, n = seq.passage_first[p], seq.passage_len[p]
+    margin = prm.evidence_margin
     lo = max(0, ch.i0 - margin - (ch.j0 - first))
     hi = min(len(keys), ch.i1 + 1 + margin + (first + n - 1 - ch.j1))
     anchored = {a.j: a.i for a in ch.anchors}
@@ -194,16 +193,16 @@ def passage_evidence(keys: list[str], seq: TextSeq, ch: Chain, margin: int = 4) 
             x = anchored[j] + 1
             continue
         heads = {alt[0] for alt in seq.alts[j] if alt}
-        for y in range(x, min(hi, x + LOOKAHEAD)):
-            if any(word_sim(keys[y], h) >= GOOD_SIM for h in heads):
+        for y in range(x, min(hi, x + prm.lookahead)):
+            if any(word_sim(keys[y], h, prm) >= prm.good_sim for h in heads):
                 good += 1
                 x = y + 1
                 break
     return good
 
 
-def reads_passage(keys: list[str], seq: TextSeq, ch: Chain) -> bool:
+def reads_passage(keys: list[str], seq: TextSeq, ch: Chain, prm: AlignParams = DEFAULT) -> bool:
     """Fuzzy evidence that the words around a piece read most of its passage (not a quote)."""
     n = seq.passage_len[seq.passage_of[ch.j0]]
-    good = passage_evidence(keys, seq, ch)
-    return good >= min(JUMP_MIN_MATCHED, READ_SHARE * n) and good >= READ_SHARE * n
+    good = passage_evidence(keys, seq, ch, prm)
+    return good >= min(prm.read_min_matched, prm.read_share * n) and good >= prm.read_share * n

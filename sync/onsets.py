@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .params import DEFAULT, AlignParams
+
 SAMPLE_RATE = 16_000
 FRAME = 0.01
 
@@ -24,7 +26,7 @@ class Envelope:
         return self.db > self.threshold
 
 
-def envelope(audio: np.ndarray, sr: int = SAMPLE_RATE) -> Envelope:
+def envelope(audio: np.ndarray, sr: int = SAMPLE_RATE, prm: AlignParams = DEFAULT) -> Envelope:
     hop = int(sr * FRAME)
     n = len(audio) // hop
     if n == 0:
@@ -32,15 +34,18 @@ def envelope(audio: np.ndarray, sr: int = SAMPLE_RATE) -> Envelope:
     frames = audio[: n * hop].astype(np.float32).reshape(n, hop)
     rms = np.sqrt(np.mean(frames * frames, axis=1) + 1e-12)
     db = 20 * np.log10(rms + 1e-9)
-    floor = float(np.percentile(db, 10))
-    level = float(np.percentile(db, 90))
+    floor = float(np.percentile(db, prm.floor_percentile))
+    level = float(np.percentile(db, prm.level_percentile))
     # Halfway (in dB) between the noise floor and the speech level, never above -35 dBFS: fits a
-    # quiet room as well as a noisy hall.
-    threshold = min(floor + 0.45 * (level - floor), -35.0) if level - floor > 12 else level + 1
+    # quiet room as well as a noisy hall. With no dynamic range there is no silence at all.
+    if level - floor > prm.min_dynamic_db:
+        threshold = min(floor + prm.threshold_share * (level - floor), prm.threshold_max_db)
+    else:
+        threshold = level + 1
     return Envelope(db, threshold)
 
 
-def _clean_speech(mask: np.ndarray, min_run: int = 3) -> np.ndarray:
+def _clean_speech(mask: np.ndarray, min_run: int) -> np.ndarray:
     """Drop speech bursts shorter than ``min_run`` frames (clicks, breaths)."""
     out = mask.copy()
     n = len(mask)
@@ -58,9 +63,9 @@ def _clean_speech(mask: np.ndarray, min_run: int = 3) -> np.ndarray:
     return out
 
 
-def _runs(env: Envelope) -> tuple[np.ndarray, np.ndarray, int]:
+def _runs(env: Envelope, min_run: int) -> tuple[np.ndarray, np.ndarray, int]:
     """Frame indices where (cleaned) speech starts and where it stops, and the frame count."""
-    speech = _clean_speech(env.speech())
+    speech = _clean_speech(env.speech(), min_run)
     rises = np.flatnonzero(speech[1:] & ~speech[:-1]) + 1
     falls = np.flatnonzero(~speech[1:] & speech[:-1]) + 1
     if speech[0]:
@@ -70,30 +75,38 @@ def _runs(env: Envelope) -> tuple[np.ndarray, np.ndarray, int]:
     return rises, falls, len(speech)
 
 
-def onsets(env: Envelope, min_silence: float = 0.15) -> tuple[np.ndarray, np.ndarray]:
-    """Times (s) where speech starts after at least ``min_silence`` seconds of silence, and the
-    length (s) of the silence before each."""
+def onsets(env: Envelope, prm: AlignParams = DEFAULT) -> tuple[np.ndarray, np.ndarray]:
+    """Times (s) where speech starts after at least ``prm.min_silence`` seconds of silence, and
+    the length (s) of the silence before each."""
     if len(env.db) == 0:
         return np.zeros(0), np.zeros(0)
-    rises, falls, _ = _runs(env)
+    min_silence = prm.min_silence
+    rises, falls, _ = _runs(env, prm.min_burst_frames)
     prev_fall = np.searchsorted(falls, rises, side="right") - 1
     silence = np.where(prev_fall >= 0, rises - falls[np.maximum(prev_fall, 0)], 10_000)
     keep = silence >= int(min_silence / FRAME)
     return rises[keep] * FRAME, np.minimum(silence[keep], 10_000) * FRAME
 
 
-def offsets(env: Envelope, min_silence: float = 0.15) -> np.ndarray:
-    """Times (s) where speech stops for at least ``min_silence`` seconds."""
+def offsets(env: Envelope, prm: AlignParams = DEFAULT) -> np.ndarray:
+    """Times (s) where speech stops for at least ``prm.min_silence`` seconds."""
     if len(env.db) == 0:
         return np.zeros(0)
-    rises, falls, n = _runs(env)
+    min_silence = prm.min_silence
+    rises, falls, n = _runs(env, prm.min_burst_frames)
     next_rise = np.searchsorted(rises, falls, side="left")
     silence = np.where(next_rise < len(rises), rises[np.minimum(next_rise, len(rises) - 1)] - falls, n - falls)
     return falls[(silence >= int(min_silence / FRAME)) & (falls < n)] * FRAME
 
 
 def snap_start(
-    t: float, points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, pause_weight: float = 1.0
+    t: float,
+    points: np.ndarray,
+    pauses: np.ndarray,
+    lo: float,
+    hi: float,
+    pause_weight: float = 1.0,
+    prm: AlignParams = DEFAULT,
 ) -> float:
     """The onset in [lo, hi] that best opens a passage: a long pause before it, close to ``t``."""
     if len(points) == 0:
@@ -103,7 +116,7 @@ def snap_start(
     if a >= b:
         return t
     cand = points[a:b]
-    score = pause_weight * np.minimum(pauses[a:b], 1.0) - 0.6 * np.abs(cand - t)
+    score = pause_weight * np.minimum(pauses[a:b], prm.pause_cap) - prm.onset_distance_cost * np.abs(cand - t)
     return float(cand[np.argmax(score)])
 
 
@@ -117,6 +130,17 @@ def first_onset(points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, mi
     return None
 
 
-def snap(t: float, points: np.ndarray, lo: float, hi: float) -> float:
+def longest_pause_onset(points: np.ndarray, pauses: np.ndarray, lo: float, hi: float, min_pause: float) -> float | None:
+    """The onset in [lo, hi) after the longest pause (at least ``min_pause`` s); the earliest of
+    equals."""
+    a = np.searchsorted(points, lo, side="left")
+    b = np.searchsorted(points, hi, side="left")
+    if a >= b:
+        return None
+    k = int(np.argmax(pauses[a:b]))
+    return float(points[a + k]) if pauses[a + k] >= min_pause else None
+
+
+def snap(t: float, points: np.ndarray, lo: float, hi: float, prm: AlignParams = DEFAULT) -> float:
     """The point nearest to ``t`` inside [lo, hi], or ``t`` if there is none."""
-    return snap_start(t, points, np.zeros(len(points)), lo, hi, pause_weight=0.0)
+    return snap_start(t, points, np.zeros(len(points)), lo, hi, pause_weight=0.0, prm=prm)
