@@ -33,8 +33,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     db.init_app(app)
 
-    from . import archivist, auth, lecturer, listener
+    from . import archivist, auth, lecturer, listener, security
 
     for blueprint in (listener.bp, auth.bp, lecturer.bp, archivist.bp):
         app.register_blueprint(blueprint)
+    security.register(app)
     return app

@@ -34,6 +34,9 @@ def init_schema(conn: sqlite3.Connection) -> None:
     """Create missing tables; every statement is idempotent so existing data is never touched."""
     conn.executescript(SCHEMA.read_text(encoding="utf-8"))
     conn.commit()
+    from . import migrations
+
+    migrations.apply(conn)
 
 
 def init_app(app: Flask) -> None:
