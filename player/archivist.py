@@ -39,6 +39,7 @@ from flask import (
 )
 
 from player.listener import can_see_unpublished, recording_or_404
+from sync import atomic
 from sync.bundle import EXPORT_FORMATS, export_result, load_result, parse_formats
 from sync.discourse import Discourse, parse_discourse
 from sync.errors import ShiurError
@@ -238,11 +239,23 @@ def _summary_cached(path: str, _mtime_ns: int, _size: int) -> tuple[int, list[fl
     return covered, [float(c.get("confidence", 0.0)) for c in read], len(cues), len(doc.get("skipped", [])), meta
 
 
+FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet runs a cell that starts with one of these as a formula (CSV injection)."""
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe (shown
+    as text, the OWASP advice); numbers are left as numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEAD):
+        return "'" + value
+    return value
+
+
 def catalogue_csv(rows: Sequence[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CATALOGUE_COLUMNS, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({k: neutralise_cell(v) for k, v in row.items()} for row in rows)
     # A BOM lets spreadsheet programs open Hebrew UTF-8 CSV correctly.
     return "\ufeff" + buf.getvalue()
 
@@ -528,7 +541,7 @@ def register_commands(cli: click.Group) -> None:
         if output is None:
             click.echo(body.lstrip("\ufeff"), nl=False)
         else:
-            output.write_text(body, encoding="utf-8")
+            atomic.write_text(output, body)
             click.echo(f"wrote {len(rows)} recordings to {output}", err=True)
 
     @cli.command("attach")

@@ -206,3 +206,62 @@ def test_spraying_many_accounts_from_one_address_is_throttled(app):
                environ_base={"REMOTE_ADDR": "203.0.113.9"})
     assert _post_login(c, "203.0.113.9", PASSWORD) == 429
     assert _post_login(app.test_client(), "198.51.100.7", PASSWORD) == 302
+
+
+# ---- catalogue CSV -------------------------------------------------------------------------
+
+FORMULAS = {"title": "=HYPERLINK(\"http://evil.example\",\"x\")", "lecturer": "+1+cmd|' /C calc'!A0"}
+
+
+def _formula_recording(app, recording) -> None:
+    from player.db import connect
+
+    conn = connect(app.config["DATABASE"])
+    conn.execute("UPDATE recordings SET title = ?, lecturer = ?, language = ? WHERE id = ?",
+                 (FORMULAS["title"], FORMULAS["lecturer"], "@SUM(A1)", recording.id))
+    conn.execute("UPDATE discourses SET title = ? WHERE id = ?", ("-2+3", recording.discourse_id))
+    conn.commit()
+    conn.close()
+
+
+def _csv_rows(text: str) -> list[dict]:
+    import csv
+    import io
+
+    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+def _assert_neutralised(row: dict) -> None:
+    assert row["title"] == "'" + FORMULAS["title"]
+    assert row["lecturer"] == "'" + FORMULAS["lecturer"]
+    assert row["language"] == "'@SUM(A1)"
+    assert row["discourse"] == "'-2+3"
+    for v in row.values():
+        assert not v.startswith(("=", "+", "-", "@", "\t", "\r")), v
+
+
+def test_catalogue_csv_cells_cannot_be_formulas(app, client, recording):
+    _formula_recording(app, recording)
+    rows = _csv_rows(client.get("/catalogue.csv").get_data(as_text=True))
+    _assert_neutralised(rows[0])
+    assert rows[0]["duration_s"] and not rows[0]["duration_s"].startswith("'")  # numbers stay numbers
+
+
+def test_catalogue_cli_csv_cells_cannot_be_formulas(app, recording, monkeypatch, tmp_path):
+    import click
+    from click.testing import CliRunner
+
+    from player.archivist import neutralise_cell, register_commands
+
+    _formula_recording(app, recording)
+    monkeypatch.setenv("SHIUR_MEDIA", app.config["MEDIA_DIR"])
+    monkeypatch.setenv("SHIUR_LIBRARY", app.config["LIBRARY_DIR"])
+    group = click.Group()
+    register_commands(group)
+    out = tmp_path / "cat.csv"
+    res = CliRunner().invoke(group, ["catalogue", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    _assert_neutralised(_csv_rows(out.read_text(encoding="utf-8"))[0])
+    res = CliRunner().invoke(group, ["catalogue"])
+    _assert_neutralised(_csv_rows(res.output)[0])
+    assert neutralise_cell("\tx") == "'\tx" and neutralise_cell("\rx") == "'\rx" and neutralise_cell(-1.5) == -1.5
