@@ -7,7 +7,7 @@ import os
 
 import click
 
-_MODULES = ("listener", "lecturer", "archivist", "auth", "jobs", "library")
+_MODULES = ("listener", "lecturer", "archivist", "auth", "jobs", "library", "ownership")
 
 
 def register(cli: click.Group) -> None:
