@@ -179,7 +179,8 @@ def _load_user() -> None:
     g.user = None
     if uid is not None:
         user = get_db().execute("SELECT * FROM users WHERE id = ?", (uid,)).fetchone()
-        if user is None or session.get("epoch") != user["session_epoch"]:
+        # A cookie from before epochs existed counts as epoch 0: valid until the next logout.
+        if user is None or session.get("epoch", 0) != user["session_epoch"]:
             session.clear()
         else:
             g.user = user
