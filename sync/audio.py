@@ -27,6 +27,11 @@ SILENCE_DBFS = -60.0
 """A recording whose loudest sample stays below this is treated as silent (a dead microphone)."""
 MAX_AUDIO_BYTES = int(os.environ.get("SHIUR_MAX_AUDIO_BYTES", 4 * 1024**3))
 MAX_AUDIO_SECONDS = float(os.environ.get("SHIUR_MAX_AUDIO_SECONDS", 8 * 3600))
+TRUNCATION_MIN_S = 5.0
+TRUNCATION_FRACTION = 0.03
+"""A file is called truncated when its decodable audio falls short of the duration its container
+declares by more than both of these (5 s and 3 %): encoders' padding and VBR estimates stay
+well inside them, a cut-off upload or copy does not."""
 
 EXTENSIONS = (".mp3", ".m4a", ".aac", ".ogg", ".oga", ".opus", ".wav", ".flac", ".webm", ".mp4", ".mkv", ".mov")
 
@@ -58,6 +63,8 @@ class Audio:
     samples: np.ndarray
     """16 kHz mono float32 in [-1, 1]."""
     path: Path
+    declared_duration: float | None = None
+    """What the container says the recording lasts (None when it does not say)."""
 
     @property
     def duration(self) -> float:
@@ -124,7 +131,8 @@ def load_audio(
         "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-",
     ]  # fmt: skip
     max_samples = int(max_seconds * SAMPLE_RATE)
-    buf = _SampleBuffer(_probe_duration(p))
+    declared = _probe_duration(p)
+    buf = _SampleBuffer(declared)
     too_long = False
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -160,7 +168,33 @@ def load_audio(
     if peak_db < silence_dbfs:
         shown = "-inf" if peak == 0 else f"{peak_db:.0f}"
         raise AudioError(f"{p}: the recording is silent (peak {shown} dBFS, below {silence_dbfs:.0f} dBFS)")
-    return Audio(samples=samples, path=p)
+    return Audio(samples=samples, path=p, declared_duration=declared)
+
+
+def clock(seconds: float) -> str:
+    """5:50, or 1:02:20 for an hour and more."""
+    s = int(round(seconds))
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def truncation_warning(name: str, declared: float | None, decoded: float) -> str | None:
+    """A sentence when ``decoded`` seconds fall well short of the ``declared`` duration, else None."""
+    if not declared or declared <= 0:
+        return None
+    missing = declared - decoded
+    if missing <= max(TRUNCATION_MIN_S, TRUNCATION_FRACTION * declared):
+        return None
+    return (f"{name}: the file says it lasts {clock(declared)} but holds only {clock(decoded)} of audio "
+            "(cut off while copying or uploading?); only that part can be synced")
+
+
+def check_truncated(path: str | Path, decoded: float) -> str | None:
+    """:func:`truncation_warning` for a file decoded earlier (e.g. its transcript came from the
+    cache): asks the container again, which takes a fraction of a second."""
+    p = Path(path)
+    return truncation_warning(p.name, _probe_duration(p), decoded)
 
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)")

@@ -160,18 +160,58 @@ def sync_cmd(audio: Path, text: Path, outdir: Path, model: str | None, language:
       paragraphs.vtt  one cue per paragraph (ids p<N>), usable as chapters
       alignment.json  everything: passages, times, confidence, words, model, options
       transcript.json what Whisper heard, with word times
+
+    The four files are replaced together (a crash or a second sync into the same folder never
+    leaves files of two runs side by side). When not one passage of the text is found in the
+    recording, nothing is written and the exit status is 3.
     """
+    from . import writers
     from .pipeline import DEFAULT_BIAS, sync_recording
 
+    _prepare_outdir(outdir)
     bar = _Bar(quiet)
+    # Written below, once the result is known to be worth keeping over what is there.
     res = sync_recording(audio, text, outdir, model=model, language=language, use_cache=not no_cache,
-                         bias=bias or DEFAULT_BIAS, refine=not no_refine, on_progress=bar, say=_say(quiet))
+                         bias=bias or DEFAULT_BIAS, refine=not no_refine, on_progress=bar, say=_say(quiet),
+                         outputs=())
     bar.close()
     a = res.result.alignment
+    warning = _truncation(audio, res.result)
+    if warning:
+        click.echo(f"shiur: warning: {warning}", err=True)
     if res.cached:
         click.echo("transcript: cache used (no new transcription)")
+    if not a.read_cues():
+        raise NoMatch(f"{text.name} does not match {audio.name}: not one passage of the text was found in the "
+                      f"recording (the wrong text, or the wrong recording?); nothing was written to {outdir}")
+    files = writers.write_outputs(res.result, outdir)
     click.echo(f"aligned {len(a.read_cues())} passage readings, {len(a.skipped)} passages not found")
-    _print_outputs(res.files, outdir)
+    _print_outputs(files, outdir)
+
+
+class NoMatch(ShiurError):
+    """The text and the recording have nothing in common."""
+
+    exit_code = 3
+
+
+def _prepare_outdir(outdir: Path) -> None:
+    """Finish a save a crash cut off, and drop temp files of an interrupted run."""
+    from . import atomic, writers
+
+    if outdir.is_dir():
+        with writers.folder_lock(outdir):
+            writers.recover(outdir, locked=True)
+            atomic.clean_stale_temps(outdir)
+
+
+def _truncation(audio: Path, result) -> str | None:
+    from .audio import check_truncated
+
+    transcript = result.transcript
+    if transcript is None or not transcript.duration:
+        return None
+    return check_truncated(audio, transcript.duration)
 
 
 # ---- `shiur text` (H2, sync/textinfo.py) ----
@@ -204,7 +244,7 @@ def main() -> None:
         cli(standalone_mode=False)
     except ShiurError as e:
         click.echo(f"shiur: error: {e}", err=True)
-        sys.exit(2)
+        sys.exit(getattr(e, "exit_code", 2))
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
