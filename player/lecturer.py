@@ -47,7 +47,7 @@ from sync.alignment import READ, Alignment, Cue, Pin
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import ShiurError
 
-from . import jobs, library, ownership, saving
+from . import jobs, library, outcome, ownership, saving
 from .auth import current_user, login_required
 from .db import get_db
 
@@ -504,7 +504,8 @@ def review(slug: str) -> str:
         _add_heard(rows, folder / "transcript.json")
     return render_template(
         "lecturer_review.html", rec=rec, job=job, worker_running=jobs.worker_running(conn), discourse=discourse,
-        rows=rows, has_alignment=has_alignment,
+        rows=rows, has_alignment=has_alignment, attention=outcome.attention(conn, rec.id),
+        can_manage=ownership.can_manage(current_user(), ownership.owner_id(conn, rec.id)),
         history=_history(conn, rec.id), low_confidence=LOW_CONFIDENCE, nudge=NUDGE_S,
         player_extra_template="lecturer_review_controls.html",
     )
@@ -518,6 +519,7 @@ def status(slug: str) -> Any:
     view = jobs.job_view(jobs.latest_job(conn, rec.id))
     view["published"] = rec.published
     view["worker_running"] = jobs.worker_running(conn)
+    view["attention"] = outcome.attention(conn, rec.id)
     return jsonify(view)
 
 
@@ -652,10 +654,27 @@ def publish(slug: str) -> Any:
     if want and not (_folder(rec) / "passages.vtt").is_file():
         flash("אי אפשר לפרסם לפני שהעיבוד הסתיים. / Cannot publish before processing is done.")
         return redirect(url_for("lecturer.review", slug=slug))
+    if want and outcome.publish_blocked(conn, rec.id):
+        flash(outcome.BLOCKED)
+        return redirect(url_for("lecturer.review", slug=slug))
     conn.execute("UPDATE recordings SET published = ? WHERE id = ?", (int(want), rec.id))
     _log_edit(conn, rec.id, "publish" if want else "unpublish", None, "", None)
     conn.commit()
     flash("פורסם. / Published." if want else "הפרסום בוטל. / Unpublished.")
+    return redirect(url_for("lecturer.review", slug=slug))
+
+
+@bp.route("/r/<slug>/confirm", methods=["POST"])
+@login_required
+def confirm(slug: str) -> Any:
+    """The lecturer has looked at a recording that needed attention and lets it be published."""
+    rec = _recording(slug)
+    conn = get_db()
+    _manage(conn, rec)
+    outcome.confirm(conn, rec.id)
+    _log_edit(conn, rec.id, "confirm", None, "needs-attention warning confirmed", None)
+    conn.commit()
+    flash("אושר; אפשר לפרסם. / Confirmed; it can be published now.")
     return redirect(url_for("lecturer.review", slug=slug))
 
 

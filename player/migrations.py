@@ -20,6 +20,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "source_name": "TEXT",
         # Why the lecturer must look before publishing (e.g. no passage found); NULL when fine.
         "attention": "TEXT",
+        # A warning about the audio (e.g. truncated) shown on the review page; NULL when none.
+        "audio_warning": "TEXT",
         # Counts saved edits; a save interrupted before its database commit is rolled back.
         "edit_version": "INTEGER NOT NULL DEFAULT 0",
     },

@@ -241,7 +241,7 @@ def test_only_owner_or_admin_may_change_a_recording(app, owned):
     other = _client(app, "levi")
     slug = owned.slug
     assert _edit(other, slug, action="set_start", passage_id="p2.1", time=7.0).status_code == 403
-    for path, data in [("undo", {}), ("realign", {}), ("retry", {}), ("publish", {"published": "0"}),
+    for path, data in [("undo", {}), ("realign", {}), ("retry", {}), ("confirm", {}), ("publish", {"published": "0"}),
                        ("delete", {"confirm": slug})]:
         resp = other.post(f"/lecturer/r/{slug}/{path}", data={"csrf_token": other.token, **data})
         assert resp.status_code == 403, path
