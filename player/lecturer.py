@@ -20,7 +20,6 @@ import math
 import os
 import shutil
 import sqlite3
-import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -47,7 +46,7 @@ from sync.alignment import READ, Alignment, Cue, Pin
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import ShiurError
 
-from . import jobs, library, outcome, ownership, saving
+from . import jobs, library, outcome, ownership, saving, uploads
 from .auth import current_user, login_required
 from .db import get_db
 
@@ -69,15 +68,14 @@ LOW_CONFIDENCE = 0.5
 
 
 class UploadRequest(Request):
-    """File parts go to a temporary file in the library's upload folder, written in chunks."""
+    """File parts go to a temporary file in the library's upload folder, written in chunks and
+    held to the size limit as they stream (``player/uploads.py``)."""
 
     def _get_file_stream(
         self, total_content_length: int | None, content_type: str | None, filename: str | None = None,
         content_length: int | None = None,
     ) -> IO[bytes]:
-        folder = Path(current_app.config["LIBRARY_DIR"]) / UPLOADS
-        folder.mkdir(parents=True, exist_ok=True)
-        return tempfile.NamedTemporaryFile(dir=folder, prefix="up-", suffix=".part")  # noqa: SIM115
+        return uploads.open_part(Path(current_app.config["LIBRARY_DIR"]) / UPLOADS)
 
 
 @bp.record_once
@@ -91,6 +89,7 @@ def _setup(state: Any) -> None:
     # A pasted discourse is a form field, not a file; Flask's default cap (500 kB) is too small.
     app.config["MAX_FORM_MEMORY_SIZE"] = max(app.config.get("MAX_FORM_MEMORY_SIZE") or 0, 6 * 1024**2)
     app.register_error_handler(RequestEntityTooLarge, _too_large)
+    uploads.register(app)
     app.jinja_env.filters["hebrew_date"] = hebrew_date
     _clean_uploads(Path(app.config["LIBRARY_DIR"]) / UPLOADS)
     saving.recover_library(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))

@@ -113,11 +113,8 @@ def load_audio(
         raise AudioError(f"{p}: audio file not found")
     if p.is_dir():
         raise AudioError(f"{p}: is a folder, not an audio file")
-    size = p.stat().st_size
-    if size == 0:
+    if check_size(p, max_bytes) == 0:
         raise AudioError(f"{p}: the file is empty (0 bytes)")
-    if size > max_bytes:
-        raise AudioError(f"{p}: {size / 1e9:.1f} GB is far too large (limit {max_bytes / 1e9:.1f} GB)")
     try:
         with open(p, "rb") as f:
             f.read(1)
@@ -251,8 +248,23 @@ class _SampleBuffer:
         return np.concatenate([*self.parts, last])
 
 
-def sha256_file(path: str | Path, block_size: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes, read in blocks (recordings can be gigabytes)."""
+def check_size(path: str | Path, max_bytes: int | None = None) -> int:
+    """The file's size, or AudioError when it is over the limit: checked before anything reads
+    the whole file (hashing a 5 GB upload only to refuse it wastes minutes)."""
+    max_bytes = MAX_AUDIO_BYTES if max_bytes is None else max_bytes
+    try:
+        size = Path(path).stat().st_size
+    except FileNotFoundError:
+        raise AudioError(f"{path}: audio file not found") from None
+    if size > max_bytes:
+        raise AudioError(f"{path}: {size / 1e9:.1f} GB is far too large (limit {max_bytes / 1e9:.1f} GB)")
+    return size
+
+
+def sha256_file(path: str | Path, block_size: int = 1 << 20, max_bytes: int | None = None) -> str:
+    """SHA-256 of a file's bytes, read in blocks (recordings can be gigabytes); a file over the
+    size limit is refused before it is read."""
+    check_size(path, max_bytes)
     h = hashlib.sha256()
     try:
         with open(path, "rb") as f:
