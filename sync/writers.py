@@ -20,7 +20,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ import webvtt
 
 from . import __version__, atomic
 from .alignment import Alignment, Cue, cue_ids
-from .discourse import Discourse, Paragraph
+from .discourse import Discourse, Paragraph, strip_bidi
 from .errors import ShiurError
 from .transcript import Transcript
 
@@ -393,18 +392,9 @@ class CueText:
         return f"words:{self.words}" if self.mode == "words" else self.mode
 
 
-BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-"""LRM/RLM, embeddings/overrides and isolates: pasted from word processors, invisible, and
-they reorder the cue text a player shows (an unclosed override flips everything after it)."""
-
-
-def strip_bidi(text: str) -> str:
-    return BIDI_CONTROLS.sub("", text)
-
-
 def vtt_escape(text: str) -> str:
     """Escape a WebVTT cue payload: a raw "<" opens a tag and "&" an entity in every browser;
-    bidi control characters are dropped."""
+    bidi control characters are dropped (a discourse parsed here has none; an imported one may)."""
     return strip_bidi(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
