@@ -44,10 +44,10 @@ from sync.bundle import EXPORT_FORMATS, export_result, load_result, parse_format
 from sync.discourse import Discourse, parse_discourse
 from sync.errors import ShiurError
 from sync.importers import AS_CUES, IMPORT_MODES, import_result
-from sync.writers import DEFAULT_OUTPUTS, CueText, SyncResult, write_outputs
+from sync.writers import DEFAULT_OUTPUTS, CueText, SyncResult, folder_lock, write_outputs
 
-from . import library
-from .auth import login_required
+from . import library, ownership, saving
+from .auth import current_user, login_required
 from .db import get_db
 
 bp = Blueprint("archivist", __name__)
@@ -292,18 +292,18 @@ def attach_cues(
     lang = language or _language(conn, rec.id)
     result = import_result(cue_path, discourse, mode, lang, duration=rec.duration)
     result.meta["recording"] = recording_metadata(rec)
-    with tempfile.TemporaryDirectory(prefix=".attach-", dir=folder) as tmp:
-        files = write_outputs(result, tmp, DEFAULT_OUTPUTS)
+    # One unit under the folder's lock, like a lecturer's edit: no reader sees old and new mixed.
+    with folder_lock(folder):
+        saving.recover(conn, folder, locked=True)
         backup = folder / "previous" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         backup.mkdir(parents=True, exist_ok=True)
         for name in DEFAULT_OUTPUTS:
             if (folder / name).is_file():
                 shutil.copy2(folder / name, backup / name)
+        write_outputs(result, folder, DEFAULT_OUTPUTS, locked=True)
         if result.transcript is None and (folder / "transcript.json").is_file():
             # The old transcript no longer matches these cues; it stays in the backup.
             (folder / "transcript.json").unlink()
-        for f in files:
-            os.replace(f, folder / f.name)
     duration = rec.duration or result.alignment.duration
     conn.execute("UPDATE recordings SET status = 'ready', duration = ? WHERE id = ?", (duration, rec.id))
     conn.commit()
@@ -434,6 +434,7 @@ def download(slug: str, fmt: str) -> Response:
 @login_required
 def attach(slug: str) -> Response:
     rec = recording_or_404(slug)
+    ownership.require_manage(get_db(), rec.id, current_user())
     upload = request.files.get("file")
     mode = request.form.get("mode", AS_CUES)
     if upload is None or not upload.filename:

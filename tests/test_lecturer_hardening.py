@@ -347,3 +347,44 @@ def test_malformed_edit_is_400_and_changes_nothing(app, owned, body):
     assert resp.status_code == 400, resp.get_data(as_text=True)
     assert resp.get_json()["error"]
     assert _snapshot_files(folder) == before and _rows(app, "SELECT * FROM edits") == []
+
+
+HAMMER = r"""
+import json, sys
+cfg, slug, who, pid, base, rounds = json.loads(sys.argv[1]), *sys.argv[2:4], sys.argv[4], float(sys.argv[5]), int(sys.argv[6])
+from player import create_app
+from player.db import connect
+app = create_app(cfg)
+conn = connect(cfg["DATABASE"])
+uid = conn.execute("SELECT id FROM users WHERE username = ?", (who,)).fetchone()[0]
+conn.close()
+c = app.test_client()
+with c.session_transaction() as s:
+    s["uid"] = uid; s["epoch"] = 0; s["csrf"] = "t"
+acked = []
+for k in range(1, rounds + 1):
+    t = round(base + 0.01 * k, 3)
+    r = c.post(f"/lecturer/r/{slug}/edit", json={"action": "set_start", "passage_id": pid, "time": t},
+               headers={"X-CSRF-Token": "t"})
+    if r.status_code == 200:
+        acked.append(t)
+    elif r.status_code != 409:
+        print("ERROR", r.status_code, r.get_data(as_text=True)[:300]); sys.exit(1)
+print(json.dumps(acked))
+"""
+
+
+def test_concurrent_editors_in_separate_processes(app, app_config, owned):
+    """Two server processes (or a server and its worker) edit one recording at once."""
+    procs = [subprocess.Popen([sys.executable, "-c", HAMMER, json.dumps(app_config), owned.slug, who, pid, str(base),
+                               "8"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for who, pid, base in EDITORS[:2]]
+    results = [p.communicate(timeout=180) for p in procs]
+    for p, (out, err) in zip(procs, results, strict=True):
+        assert p.returncode == 0, out + err
+    first = _first_starts(_folder(app, owned))
+    pins = {r["passage_id"]: r["start"] for r in _rows(app, "SELECT * FROM pins")}
+    for (_, pid, _), (out, _) in zip(EDITORS[:2], results, strict=True):
+        acked = json.loads(out.strip().splitlines()[-1])
+        assert acked and first[pid] == acked[-1] and pins[pid] == pytest.approx(acked[-1])
+    _assert_consistent(app, owned)
