@@ -97,7 +97,8 @@ def main() -> None:
         client.post(f"/lecturer/r/{slug}/undo", headers=headers)
         times["undo"].append(time.perf_counter() - t0)
     state = json.loads(resp.data)
-    print(f"3-hour class: {len(state['cues']['passages'])} cues, {state['rows_html'].count('<tr ')} review rows, {WORDS} words")
+    print(f"3-hour class: {len(state['cues']['passages'])} cues, {state['rows_html'].count('<tr ')} review rows, "
+          f"{WORDS} words")
     for name, ts in times.items():
         print(f"  {name:36s} median {1000 * statistics.median(ts):6.0f} ms   (min {1000 * min(ts):.0f}, "
               f"max {1000 * max(ts):.0f}, {len(ts)} runs)")

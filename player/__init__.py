@@ -45,7 +45,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     library_dir = Path(app.config["LIBRARY_DIR"])
     library_dir.mkdir(parents=True, exist_ok=True)
 
-    from . import archivist, auth, db, lecturer, library, listener
+    from . import archivist, auth, db, lecturer, library, listener, saving, security, uploads
 
     limit = int(app.config["MAX_UPLOAD_BYTES"] or MAX_AUDIO_BYTES)
     app.config["MAX_UPLOAD_BYTES"] = limit
@@ -53,6 +53,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app.config["MAX_CONTENT_LENGTH"] = limit + FORM_OVERHEAD_BYTES
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = auth.stored_secret_key(library_dir)
+    if os.environ.get(auth.SECURE_COOKIES_ENV, "").strip().lower() in ("1", "true", "yes", "on"):
+        app.config["SESSION_COOKIE_SECURE"] = True
     app.request_class = lecturer.UploadRequest
     app.session_interface = auth.SessionInterface()
     app.jinja_env.filters["duration"] = library.format_duration
@@ -65,8 +67,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     db.init_app(app)
     for blueprint in (listener.bp, auth.bp, lecturer.bp, archivist.bp):
         app.register_blueprint(blueprint)
+    security.register(app)
+    uploads.register(app)
 
     # First-run and restart housekeeping.
     listener.ensure_sample_discourse(app.config["DATABASE"], app.config.get("SAMPLE_TEXT"))
     lecturer.clean_uploads(library_dir / lecturer.UPLOADS)
+    saving.recover_library(app.config["DATABASE"], library_dir)
     return app

@@ -39,14 +39,15 @@ from flask import (
 )
 
 from player.listener import can_see_unpublished, recording_or_404
+from sync import atomic
 from sync.bundle import EXPORTS, audio_filename, export_result, load_result, parse_formats
 from sync.discourse import Discourse, parse_discourse
 from sync.errors import ShiurError
 from sync.importers import AS_CUES, IMPORT_MODES, import_result
-from sync.writers import DEFAULT_OUTPUTS, CueText, SyncResult, write_outputs
+from sync.writers import DEFAULT_OUTPUTS, CueText, SyncResult, folder_lock, write_outputs
 
-from . import library
-from .auth import login_required
+from . import library, ownership, saving
+from .auth import current_user, login_required
 from .db import get_db
 
 bp = Blueprint("archivist", __name__)
@@ -247,11 +248,23 @@ def _summary_cached(path: str, _mtime_ns: int, _size: int) -> tuple[int, list[fl
     return covered, [float(c.get("confidence", 0.0)) for c in read], len(cues), len(doc.get("skipped", [])), meta
 
 
+FORMULA_LEAD = ("=", "+", "-", "@", "\t", "\r")
+"""A spreadsheet runs a cell that starts with one of these as a formula (CSV injection)."""
+
+
+def neutralise_cell(value: Any) -> Any:
+    """A text cell that a spreadsheet would read as a formula gets a leading apostrophe (shown
+    as text, the OWASP advice); numbers are left as numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_LEAD):
+        return "'" + value
+    return value
+
+
 def catalogue_csv(rows: Sequence[dict]) -> str:
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=CATALOGUE_COLUMNS, lineterminator="\n", extrasaction="ignore")
     w.writeheader()
-    w.writerows(rows)
+    w.writerows({k: neutralise_cell(v) for k, v in row.items()} for row in rows)
     # A BOM lets spreadsheet programs open Hebrew UTF-8 CSV correctly.
     return "\ufeff" + buf.getvalue()
 
@@ -288,18 +301,18 @@ def attach_cues(
     lang = language or _language(conn, rec.id)
     result = import_result(cue_path, discourse, mode, lang, duration=rec.duration)
     result.meta["recording"] = recording_metadata(rec)
-    with tempfile.TemporaryDirectory(prefix=".attach-", dir=folder) as tmp:
-        files = write_outputs(result, tmp, DEFAULT_OUTPUTS)
+    # One unit under the folder's lock, like a lecturer's edit: no reader sees old and new mixed.
+    with folder_lock(folder):
+        saving.recover(conn, folder, locked=True)
         backup = folder / "previous" / time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         backup.mkdir(parents=True, exist_ok=True)
         for name in DEFAULT_OUTPUTS:
             if (folder / name).is_file():
                 shutil.copy2(folder / name, backup / name)
+        write_outputs(result, folder, DEFAULT_OUTPUTS, locked=True)
         if result.transcript is None and (folder / "transcript.json").is_file():
             # The old transcript no longer matches these cues; it stays in the backup.
             (folder / "transcript.json").unlink()
-        for f in files:
-            os.replace(f, folder / f.name)
     duration = rec.duration or result.alignment.duration
     conn.execute("UPDATE recordings SET status = 'ready', duration = ? WHERE id = ?", (duration, rec.id))
     conn.commit()
@@ -480,6 +493,7 @@ def download(slug: str, fmt: str) -> Response:
 @login_required
 def attach(slug: str) -> Response:
     rec = recording_or_404(slug)
+    ownership.require_manage(get_db(), rec.id, current_user())
     upload = request.files.get("file")
     mode = request.form.get("mode", AS_CUES)
     if upload is None or not upload.filename:
@@ -588,7 +602,7 @@ def catalogue_cmd(output: Path | None, fmt: str | None, published_only: bool) ->
     if output is None:
         click.echo(body.lstrip("\ufeff"), nl=False)
     else:
-        output.write_text(body, encoding="utf-8")
+        atomic.write_text(output, body)
         click.echo(f"wrote {len(rows)} recordings to {output}", err=True)
 
 

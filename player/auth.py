@@ -1,8 +1,11 @@
 """Accounts for lecturers and admins: login, sessions, CSRF, login throttling, ``shiur user``.
 
 Listeners need no account. Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax, Secure
-unless served from localhost or in debug). The secret key is generated once and kept next to the
-library database when none is configured, so sessions survive restarts.
+unless served from localhost or in debug; ``SHIUR_SECURE_COOKIES=1`` makes them Secure always,
+for a server behind a TLS proxy that sees plain http from 127.0.0.1). A session carries its
+user's *session epoch*; logout and a password change bump the epoch, which voids every cookie
+issued before, on every device. The secret key is generated once and kept next to the library
+database when none is configured, so sessions survive restarts.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .db import get_db
+from .security import safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -45,7 +49,12 @@ ROLES = ("lecturer", "admin")
 MIN_PASSWORD = 8
 LOGIN_WINDOW_S = 15 * 60
 LOGIN_MAX_FAILURES = 5
-"""Failures per window, counted both per client address and per username."""
+"""Failures per window for one account from one client address. Counting per account alone
+would let anyone lock a lecturer out by failing on purpose from elsewhere."""
+LOGIN_MAX_FAILURES_PER_ADDRESS = 30
+"""Failures per window from one address over all accounts (password spraying); it only ever
+blocks that address."""
+SECURE_COOKIES_ENV = "SHIUR_SECURE_COOKIES"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -138,7 +147,8 @@ def create_user(conn: sqlite3.Connection, username: str, password: str, role: st
 
 def set_password(conn: sqlite3.Connection, username: str, password: str) -> None:
     check_password(password)
-    cur = conn.execute("UPDATE users SET password_hash = ? WHERE username = ?", (hash_password(password), username))
+    cur = conn.execute("UPDATE users SET password_hash = ?, session_epoch = session_epoch + 1 WHERE username = ?",
+                       (hash_password(password), username))
     if cur.rowcount == 0:
         raise ValueError(f"no user {username!r}")
     conn.commit()
@@ -166,9 +176,24 @@ def _load_user() -> None:
     uid = session.get("uid")
     g.user = None
     if uid is not None:
-        g.user = get_db().execute("SELECT * FROM users WHERE id = ?", (uid,)).fetchone()
-        if g.user is None:
+        user = get_db().execute("SELECT * FROM users WHERE id = ?", (uid,)).fetchone()
+        # A cookie from before epochs existed counts as epoch 0: valid until the next logout.
+        if user is None or session.get("epoch", 0) != user["session_epoch"]:
             session.clear()
+        else:
+            g.user = user
+
+
+def _start_session(user: sqlite3.Row) -> None:
+    session.clear()
+    session["uid"] = user["id"]
+    session["epoch"] = user["session_epoch"]
+    session.permanent = True
+
+
+def end_all_sessions(conn: sqlite3.Connection, user_id: int) -> None:
+    conn.execute("UPDATE users SET session_epoch = session_epoch + 1 WHERE id = ?", (user_id,))
+    conn.commit()
 
 
 def login_required(view: F) -> F:
@@ -245,13 +270,16 @@ def _check_csrf() -> None:
 
 
 def _failure_keys(username: str) -> list[str]:
-    return [f"ip:{request.remote_addr or '?'}", f"user:{username.strip().lower()}"]
+    """[account at this address, this address]: neither can block the account elsewhere."""
+    addr = request.remote_addr or "?"
+    return [f"user:{username.strip().lower()}@ip:{addr}", f"ip:{addr}"]
 
 
 def _throttled(conn: sqlite3.Connection, keys: list[str], now: float) -> bool:
     since = now - current_app.config.get("LOGIN_WINDOW_S", LOGIN_WINDOW_S)
-    limit = current_app.config.get("LOGIN_MAX_FAILURES", LOGIN_MAX_FAILURES)
-    for key in keys:
+    limits = (current_app.config.get("LOGIN_MAX_FAILURES", LOGIN_MAX_FAILURES),
+              current_app.config.get("LOGIN_MAX_FAILURES_PER_ADDRESS", LOGIN_MAX_FAILURES_PER_ADDRESS))
+    for key, limit in zip(keys, limits, strict=True):
         n = conn.execute("SELECT COUNT(*) FROM login_failures WHERE key = ? AND at > ?", (key, since)).fetchone()[0]
         if n >= limit:
             return True
@@ -286,19 +314,19 @@ def login() -> Any:
                 error = "שם משתמש או סיסמה שגויים. / Wrong username or password."
                 status = 401
             else:
-                conn.execute("DELETE FROM login_failures WHERE key = ?", (keys[1],))
+                conn.execute("DELETE FROM login_failures WHERE key = ?", (keys[0],))
                 conn.commit()
-                session.clear()
-                session["uid"] = user["id"]
-                session.permanent = True
-                if not nxt.startswith("/") or nxt.startswith("//"):
-                    nxt = url_for("lecturer.dashboard")
-                return redirect(nxt)
-    return render_template("auth_login.html", error=error, next=nxt), status
+                _start_session(user)
+                return redirect(safe_next(nxt, url_for("lecturer.dashboard")))
+    return render_template("auth_login.html", error=error, next=safe_next(nxt, "")), status
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    user = current_user()
+    if user is not None:
+        # A copied cookie (a shared computer, a stolen backup) stops working too.
+        end_all_sessions(get_db(), int(user["id"]))
     session.clear()
     flash("התנתקתם. / Logged out.")
     return redirect(url_for("auth.login"))
@@ -321,6 +349,10 @@ def users() -> Any:
                 flash(f"נוצר חשבון {username}. / Account {username} created.")
             elif action == "passwd":
                 set_password(conn, username, request.form.get("password", ""))
+                if username.lower() == str(g.user["username"]).lower():
+                    # The admin changed their own password: this session stays, all others end.
+                    fresh = conn.execute("SELECT * FROM users WHERE id = ?", (g.user["id"],)).fetchone()
+                    _start_session(fresh)
                 flash(f"הסיסמה של {username} הוחלפה. / Password changed for {username}.")
             elif action == "delete":
                 if username.lower() == str(g.user["username"]).lower():

@@ -34,4 +34,7 @@ def serve(host: str, port: int, debug: bool, no_worker: bool, no_sample: bool) -
         start_worker(app)
     # Werkzeug's threaded server is enough for a class's listeners; Range requests need threads
     # because a browser keeps one audio request open while it loads the page's other files.
-    app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=debug)
+    from .security import NoBannerRequestHandler
+
+    app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=debug,
+            request_handler=NoBannerRequestHandler)

@@ -45,6 +45,9 @@ def init_schema(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
     conn.execute("CREATE INDEX IF NOT EXISTS recordings_audio_sha256 ON recordings (audio_sha256)")
     conn.commit()
+    from . import migrations
+
+    migrations.apply(conn)
 
 
 def init_app(app: Flask) -> None:

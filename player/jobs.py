@@ -30,6 +30,7 @@ from typing import Any
 
 import click
 
+from . import outcome
 from .db import connect, init_schema
 
 log = logging.getLogger("shiur.jobs")
@@ -292,6 +293,7 @@ def run_job(conn: sqlite3.Connection, job: sqlite3.Row, library_dir: Path, model
     result = writers.SyncResult(discourse, alignment, transcript, meta={"job": job["id"], "pins": len(pins)})
     _still_there(conn, rec["id"])
     writers.write_outputs(result, outdir, ("passages.vtt", "paragraphs.vtt", "alignment.json"))
+    outcome.record_outcome(conn, rec["id"], alignment, audio.declared_duration, duration)
     rep.state(DONE, "", percent=100)
 
 
@@ -445,6 +447,8 @@ def work_one(db_path: str, library_dir: Path, model_name: str | None = None) -> 
         except Exception as e:
             gone = conn.execute("SELECT 1 FROM recordings WHERE id = ?", (job["recording_id"],)).fetchone() is None
             reason = "the recording was deleted" if gone else _reason(e)
+            if not gone:
+                reason = outcome.user_error(conn, job["recording_id"], library_dir, reason)
             log.error("job %s failed: %s\n%s", job["id"], reason, traceback.format_exc())
             _set(conn, job["id"], state=FAILED, error=reason, eta=None)
         finally:

@@ -5,8 +5,10 @@ request class whose file parts are written there, and the finished upload is har
 recording's folder. Everything is validated before a recording or a job is created, and a failed
 upload removes only the folder it was making.
 
-Corrections edit ``alignment.json`` and the VTT files in place and are kept as pins, so a later
+Corrections edit ``alignment.json`` and the VTT files and are kept as pins, so a later
 re-alignment honours them. Every edit keeps a snapshot of the state before it: undo restores it.
+Edits of one recording are serialised and saved as one unit with the database
+(``player/saving.py``); only its owner or an admin may change a recording (``player/ownership.py``).
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import bisect
 import datetime as dt
 import functools
 import json
+import math
 import os
 import shutil
 import sqlite3
-import tempfile
 import time
 import zlib
 from pathlib import Path
@@ -39,12 +41,13 @@ from flask import (
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from sync import writers
 from sync.alignment import READ, Alignment, Cue, Pin, cue_ids
 from sync.audio import EXTENSIONS, format_size, sha256_file
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import ShiurError
 
-from . import jobs, library
+from . import jobs, library, outcome, ownership, saving, uploads
 from .auth import current_user, login_required
 from .db import get_db
 
@@ -74,6 +77,10 @@ EDIT_ACTIONS = {
 """The edit history's actions, as the page shows them."""
 LANGUAGES = {"he": "עברית · Hebrew", "yi": "יידיש · Yiddish", "en": "English", "auto": "זיהוי אוטומטי · Detect"}
 NUDGE_S = 0.5
+MAX_NUDGE_S = 3600.0
+"""The largest nudge accepted (the page's buttons send ±0.5 s); anything bigger is a typo or an attack."""
+MAX_TIME_S = 24 * 3600.0
+"""A start time beyond this is refused even when the recording's duration is unknown."""
 LOW_CONFIDENCE = 0.5
 
 
@@ -81,15 +88,14 @@ LOW_CONFIDENCE = 0.5
 
 
 class UploadRequest(Request):
-    """File parts go to a temporary file in the library's upload folder, written in chunks."""
+    """File parts go to a temporary file in the library's upload folder, written in chunks and
+    held to the size limit as they stream (``player/uploads.py``)."""
 
     def _get_file_stream(
         self, total_content_length: int | None, content_type: str | None, filename: str | None = None,
         content_length: int | None = None,
     ) -> IO[bytes]:
-        folder = Path(current_app.config["LIBRARY_DIR"]) / UPLOADS
-        folder.mkdir(parents=True, exist_ok=True)
-        return tempfile.NamedTemporaryFile(dir=folder, prefix="up-", suffix=".part")  # noqa: SIM115
+        return uploads.open_part(Path(current_app.config["LIBRARY_DIR"]) / UPLOADS)
 
 
 def clean_uploads(folder: Path, older_than_s: float = 24 * 3600) -> None:
@@ -290,11 +296,46 @@ def _save_pins(conn: sqlite3.Connection, rec_id: int, pins: list[Pin]) -> None:
                      [(rec_id, p.passage_id, p.start) for p in pins])
 
 
-def _write(folder: Path, discourse: Discourse, alignment: Alignment) -> None:
-    from sync import writers
+def _manage(conn: sqlite3.Connection, rec: library.Recording) -> None:
+    ownership.require_manage(conn, rec.id, current_user())
 
-    result = writers.SyncResult(discourse, alignment, None, meta={"edited": True})
-    writers.write_outputs(result, folder, ("passages.vtt", "paragraphs.vtt", "alignment.json"))
+
+class BadEdit(ValueError):
+    """An edit request that cannot be applied; its text is the answer (400)."""
+
+
+def _number(data: dict[str, Any], key: str, limit: float) -> float:
+    value = data.get(key)
+    # bool is an int to Python, and "nan"/"inf" are floats to float(): neither is a time.
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise BadEdit(f"ערך חסר או לא תקין ({key}). / Missing or invalid {key!r}: a number of seconds.")
+    try:
+        x = float(value)
+    except ValueError:
+        raise BadEdit(f"ערך לא תקין ({key}). / {key!r} must be a number of seconds, not {value!r}.") from None
+    if not math.isfinite(x) or abs(x) > limit:
+        raise BadEdit(f"ערך מחוץ לטווח ({key}). / {key!r} must be a finite number within ±{limit:g} s.")
+    return x
+
+
+def parse_edit(data: Any, duration: float | None) -> tuple[str, str, float | None]:
+    """(action, passage_id, time or delta) of an edit request body, or BadEdit."""
+    if not isinstance(data, dict):
+        raise BadEdit("גוף הבקשה צריך להיות אובייקט JSON. / The request body must be a JSON object.")
+    action = data.get("action")
+    pid = data.get("passage_id")
+    if not isinstance(action, str) or action not in ("set_start", "nudge", "not_read"):
+        raise BadEdit(f"פעולה לא מוכרת. / Unknown action {action!r}.")
+    if not isinstance(pid, str) or not pid:
+        raise BadEdit("חסר מזהה קטע. / The passage_id is missing.")
+    if action == "set_start":
+        t = _number(data, "time", MAX_TIME_S)
+        if t < 0 or (duration and t > duration + 1.0):
+            raise BadEdit(f"הזמן מחוץ להקלטה. / The time {t:g} s is outside the recording.")
+        return action, pid, t
+    if action == "nudge":
+        return action, pid, _number(data, "delta", MAX_NUDGE_S)
+    return action, pid, None
 
 
 def _busy(conn: sqlite3.Connection, rec_id: int) -> bool:
@@ -524,6 +565,9 @@ def _store(conn: sqlite3.Connection, values: dict[str, str], audio: FileStorage,
             (slug, title, values["lecturer"].strip(), values["recorded_on"] or None, values["language"],
              discourse_id, name, slug, audio_sha256),
         )
+        user = current_user()
+        conn.execute("UPDATE recordings SET owner_id = ?, source_name = ? WHERE id = ?",
+                     (user["id"] if user else None, Path(audio.filename or "").name[:200], cur.lastrowid))
         jobs.enqueue(conn, int(cur.lastrowid or 0))
     except BaseException:
         conn.rollback()
@@ -540,6 +584,7 @@ def review(slug: str) -> str:
     job = _job_view(conn, rec)
     discourse = _discourse(rec)
     folder = _folder(rec)
+    saving.recover(conn, folder)
     rows: list[dict[str, Any]] = []
     has_alignment = (folder / "alignment.json").is_file()
     if has_alignment:
@@ -547,7 +592,8 @@ def review(slug: str) -> str:
         _add_heard(rows, folder / "transcript.json")
     return render_template(
         "lecturer_review.html", rec=rec, job=job, worker_running=jobs.worker_running(conn), discourse=discourse,
-        rows=rows, has_alignment=has_alignment,
+        rows=rows, has_alignment=has_alignment, attention=outcome.attention(conn, rec.id),
+        can_manage=ownership.can_manage(current_user(), ownership.owner_id(conn, rec.id)),
         history=_history(conn, rec.id), low_confidence=LOW_CONFIDENCE, nudge=NUDGE_S,
         player_extra_template="lecturer_review_controls.html",
     )
@@ -561,6 +607,7 @@ def status(slug: str) -> Any:
     view = _job_view(conn, rec)
     view["published"] = rec.published
     view["worker_running"] = jobs.worker_running(conn)
+    view["attention"] = outcome.attention(conn, rec.id)
     return jsonify(view)
 
 
@@ -580,6 +627,7 @@ def review_state(slug: str) -> Any:
 def retry(slug: str) -> Any:
     rec = _recording(slug)
     conn = get_db()
+    _manage(conn, rec)
     job = jobs.latest_job(conn, rec.id)
     if job is not None and job["state"] == jobs.FAILED:
         jobs.retry(conn, job["id"])
@@ -594,49 +642,51 @@ def edit(slug: str) -> Any:
     """One correction: {"action": "set_start"|"nudge"|"not_read", "passage_id": ..., "time"|"delta": ...}."""
     rec = _recording(slug)
     conn = get_db()
-    data = request.get_json(silent=True) or request.form.to_dict()
-    action = str(data.get("action", ""))
-    pid = str(data.get("passage_id", ""))
+    _manage(conn, rec)
+    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     if _busy(conn, rec.id):
         return jsonify(error="ההקלטה בעיבוד כעת; המתינו לסיומו. / Still processing; wait until it is done."), 409
     folder = _folder(rec)
-    if not (folder / "alignment.json").is_file():
-        return jsonify(error="אין עדיין יישור לתקן. / There is no alignment to correct yet."), 409
     discourse = _discourse(rec)
-    try:
-        discourse.passage(pid)
-    except KeyError:
-        return jsonify(error=f"אין קטע {pid!r}. / No passage {pid!r}."), 400
-    alignment = Alignment.load(folder / "alignment.json")
-    pins = _pins(conn, rec.id)
-    before = _snapshot(alignment, pins)
-    try:
+    with writers.folder_lock(folder):
+        saving.recover(conn, folder, locked=True)
+        if not (folder / "alignment.json").is_file():
+            return jsonify(error="אין עדיין יישור לתקן. / There is no alignment to correct yet."), 409
+        alignment = Alignment.load(folder / "alignment.json")
+        try:
+            action, pid, value = parse_edit(data, alignment.duration or rec.duration)
+            discourse.passage(pid)
+        except BadEdit as e:
+            return jsonify(error=str(e)), 400
+        except KeyError:
+            return jsonify(error=f"אין קטע {pid!r}. / No passage {pid!r}."), 400
+        # Read under the lock: an edit saved a moment ago by someone else is part of this one.
+        pins = _pins(conn, rec.id)
+        before = _snapshot(alignment, pins)
         if action == "set_start":
-            t = float(data["time"])
-            set_start(alignment, discourse, pid, t)
-            detail = f"start {t:.2f}"
+            assert value is not None
+            set_start(alignment, discourse, pid, value)
+            detail = f"start {value:.2f}"
         elif action == "nudge":
-            delta = float(data["delta"])
+            assert value is not None
             cue = _first_read(alignment, pid)
             if cue is None:
                 return jsonify(error="לקטע אין זמן התחלה להזיז. / This passage has no start to nudge."), 400
-            t = cue.start + delta
+            t = cue.start + value
             set_start(alignment, discourse, pid, t)
-            detail = f"nudge {delta:+.1f} -> {max(0.0, t):.2f}"
-        elif action == "not_read":
+            detail = f"nudge {value:+.1f} -> {max(0.0, t):.2f}"
+        else:
             mark_not_read(alignment, pid)
             detail = "not read"
-        else:
-            return jsonify(error=f"unknown action {action!r}"), 400
-    except (KeyError, TypeError, ValueError):
-        return jsonify(error="ערך זמן חסר או לא תקין. / Missing or invalid time value."), 400
-    cue = _first_read(alignment, pid)
-    pins = [p for p in pins if p.passage_id != pid] + [Pin(pid, None if cue is None else cue.start)]
-    alignment.meta["corrections"] = len(pins)
-    _write(folder, discourse, alignment)
-    _save_pins(conn, rec.id, pins)
-    _log_edit(conn, rec.id, action, pid, detail, before)
-    conn.commit()
+        cue = _first_read(alignment, pid)
+        pins = [p for p in pins if p.passage_id != pid] + [Pin(pid, None if cue is None else cue.start)]
+        alignment.meta["corrections"] = len(pins)
+
+        def db_changes() -> None:
+            _save_pins(conn, rec.id, pins)
+            _log_edit(conn, rec.id, action, pid, detail, before)
+
+        saving.save(conn, rec.id, folder, discourse, alignment, db_changes)
     return jsonify(_review_state(conn, rec, discourse, alignment))
 
 
@@ -645,21 +695,28 @@ def edit(slug: str) -> Any:
 def undo(slug: str) -> Any:
     rec = _recording(slug)
     conn = get_db()
+    _manage(conn, rec)
     if _busy(conn, rec.id):
         return jsonify(error="ההקלטה בעיבוד כעת. / The recording is being processed."), 409
-    last = conn.execute(
-        "SELECT * FROM edits WHERE recording_id = ? AND undone = 0 AND snapshot IS NOT NULL ORDER BY id DESC LIMIT 1",
-        (rec.id,),
-    ).fetchone()
-    if last is None:
-        return jsonify(error="אין מה לבטל. / Nothing to undo."), 409
-    alignment, pins = _restore(last["snapshot"])
     discourse = _discourse(rec)
-    _write(_folder(rec), discourse, alignment)
-    _save_pins(conn, rec.id, pins)
-    conn.execute("UPDATE edits SET undone = 1 WHERE id = ?", (last["id"],))
-    _log_edit(conn, rec.id, "undo", last["passage_id"], f"undid #{last['id']} ({last['action']})", None)
-    conn.commit()
+    folder = _folder(rec)
+    with writers.folder_lock(folder):
+        saving.recover(conn, folder, locked=True)
+        last = conn.execute(
+            "SELECT * FROM edits WHERE recording_id = ? AND undone = 0 AND snapshot IS NOT NULL"
+            " ORDER BY id DESC LIMIT 1",
+            (rec.id,),
+        ).fetchone()
+        if last is None:
+            return jsonify(error="אין מה לבטל. / Nothing to undo."), 409
+        alignment, pins = _restore(last["snapshot"])
+
+        def db_changes() -> None:
+            _save_pins(conn, rec.id, pins)
+            conn.execute("UPDATE edits SET undone = 1 WHERE id = ?", (last["id"],))
+            _log_edit(conn, rec.id, "undo", last["passage_id"], f"undid #{last['id']} ({last['action']})", None)
+
+        saving.save(conn, rec.id, folder, discourse, alignment, db_changes)
     return jsonify(_review_state(conn, rec, discourse, alignment))
 
 
@@ -669,6 +726,7 @@ def realign(slug: str) -> Any:
     """Re-run the aligner with the pins; the cached transcript is reused, nothing is re-transcribed."""
     rec = _recording(slug)
     conn = get_db()
+    _manage(conn, rec)
     folder = _folder(rec)
     if _busy(conn, rec.id):
         return jsonify(error="ההקלטה כבר בעיבוד. / Already processing."), 409
@@ -690,9 +748,13 @@ def realign(slug: str) -> Any:
 def publish(slug: str) -> Any:
     rec = _recording(slug)
     conn = get_db()
+    _manage(conn, rec)
     want = request.form.get("published", "1") == "1"
     if want and not (_folder(rec) / "passages.vtt").is_file():
         flash("אי אפשר לפרסם לפני שהעיבוד הסתיים. / Cannot publish before processing is done.")
+        return redirect(url_for("lecturer.review", slug=slug))
+    if want and outcome.publish_blocked(conn, rec.id):
+        flash(outcome.BLOCKED)
         return redirect(url_for("lecturer.review", slug=slug))
     conn.execute("UPDATE recordings SET published = ? WHERE id = ?", (int(want), rec.id))
     _log_edit(conn, rec.id, "publish" if want else "unpublish", None, "", None)
@@ -701,10 +763,25 @@ def publish(slug: str) -> Any:
     return redirect(url_for("lecturer.review", slug=slug))
 
 
+@bp.route("/r/<slug>/confirm", methods=["POST"])
+@login_required
+def confirm(slug: str) -> Any:
+    """The lecturer has looked at a recording that needed attention and lets it be published."""
+    rec = _recording(slug)
+    conn = get_db()
+    _manage(conn, rec)
+    outcome.confirm(conn, rec.id)
+    _log_edit(conn, rec.id, "confirm", None, "needs-attention warning confirmed", None)
+    conn.commit()
+    flash("אושר; אפשר לפרסם. / Confirmed; it can be published now.")
+    return redirect(url_for("lecturer.review", slug=slug))
+
+
 @bp.route("/r/<slug>/delete", methods=["GET", "POST"])
 @login_required
 def delete(slug: str) -> Any:
     rec = _recording(slug)
+    _manage(get_db(), rec)
     if request.method == "GET":
         return render_template("lecturer_delete.html", rec=rec)
     if not confirms_title(request.form.get("confirm", ""), rec.title):

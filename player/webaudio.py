@@ -11,13 +11,13 @@ binary pydub uses, streaming from the original file, with a fixed gain and a lim
 from __future__ import annotations
 
 import math
-import os
 import re
 import subprocess
 from pathlib import Path
 
 import numpy as np
 
+from sync import atomic
 from sync.audio import SAMPLE_RATE, configure_pydub, ffmpeg_exe
 from sync.errors import AudioError
 
@@ -70,19 +70,21 @@ def make_stream_copy(original: Path, outdir: Path, samples: np.ndarray | None = 
     """
     gain = gain_for(speech_loudness(samples)) if samples is not None and len(samples) else 0.0
     dst = outdir / STREAM_NAME
-    tmp = outdir / f".{STREAM_NAME}.part"
+    tmp = atomic.temp_path_for(dst)
     cmd = [
         ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error", "-y", "-i", str(original),
         "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", "44100",
         "-af", f"volume={gain:.2f}dB,alimiter=limit=0.89:level=disabled",
         "-c:a", "aac", "-b:a", BITRATE, "-movflags", "+faststart", "-f", "mp4", str(tmp),
     ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0 or not tmp.exists() or tmp.stat().st_size == 0:
+            tail = (proc.stderr or "").strip().splitlines()[-1:] or ["ffmpeg failed"]
+            raise AudioError(f"{original.name}: could not make the web copy ({tail[0][:160]})")
+        atomic.commit(tmp, dst)
+    finally:
         tmp.unlink(missing_ok=True)
-        tail = (proc.stderr or "").strip().splitlines()[-1:] or ["ffmpeg failed"]
-        raise AudioError(f"{original.name}: could not make the web copy ({tail[0][:160]})")
-    os.replace(tmp, dst)
     return dst
 
 

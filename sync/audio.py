@@ -27,6 +27,11 @@ SILENCE_DBFS = -60.0
 """A recording whose loudest sample stays below this is treated as silent (a dead microphone)."""
 MAX_AUDIO_BYTES = int(os.environ.get("SHIUR_MAX_AUDIO_BYTES", 4 * 1024**3))
 MAX_AUDIO_SECONDS = float(os.environ.get("SHIUR_MAX_AUDIO_SECONDS", 8 * 3600))
+TRUNCATION_MIN_S = 5.0
+TRUNCATION_FRACTION = 0.03
+"""A file is called truncated when its decodable audio falls short of the duration its container
+declares by more than both of these (5 s and 3 %): encoders' padding and VBR estimates stay
+well inside them, a cut-off upload or copy does not."""
 
 
 
@@ -71,6 +76,8 @@ class Audio:
     samples: np.ndarray
     """16 kHz mono float32 in [-1, 1]."""
     path: Path
+    declared_duration: float | None = None
+    """What the container says the recording lasts (None when it does not say)."""
 
     @property
     def duration(self) -> float:
@@ -119,11 +126,8 @@ def load_audio(
         raise AudioError(f"{p}: audio file not found")
     if p.is_dir():
         raise AudioError(f"{p}: is a folder, not an audio file")
-    size = p.stat().st_size
-    if size == 0:
+    if check_size(p, max_bytes) == 0:
         raise AudioError(f"{p}: the file is empty (0 bytes)")
-    if size > max_bytes:
-        raise AudioError(f"{p}: {format_size(size)} is far too large (limit {format_size(max_bytes)})")
     try:
         with open(p, "rb") as f:
             f.read(1)
@@ -137,7 +141,8 @@ def load_audio(
         "-map", "0:a:0", "-vn", "-sn", "-dn", "-ac", "1", "-ar", str(SAMPLE_RATE), "-f", "s16le", "-",
     ]  # fmt: skip
     max_samples = int(max_seconds * SAMPLE_RATE)
-    buf = _SampleBuffer(_probe_duration(p))
+    declared = _probe_duration(p)
+    buf = _SampleBuffer(declared)
     too_long = False
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
@@ -173,7 +178,33 @@ def load_audio(
     if peak_db < silence_dbfs:
         shown = "-inf" if peak == 0 else f"{peak_db:.0f}"
         raise AudioError(f"{p}: the recording is silent (peak {shown} dBFS, below {silence_dbfs:.0f} dBFS)")
-    return Audio(samples=samples, path=p)
+    return Audio(samples=samples, path=p, declared_duration=declared)
+
+
+def clock(seconds: float) -> str:
+    """5:50, or 1:02:20 for an hour and more."""
+    s = int(round(seconds))
+    h, s = divmod(s, 3600)
+    m, s = divmod(s, 60)
+    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def truncation_warning(name: str, declared: float | None, decoded: float) -> str | None:
+    """A sentence when ``decoded`` seconds fall well short of the ``declared`` duration, else None."""
+    if not declared or declared <= 0:
+        return None
+    missing = declared - decoded
+    if missing <= max(TRUNCATION_MIN_S, TRUNCATION_FRACTION * declared):
+        return None
+    return (f"{name}: the file says it lasts {clock(declared)} but holds only {clock(decoded)} of audio "
+            "(cut off while copying or uploading?); only that part can be synced")
+
+
+def check_truncated(path: str | Path, decoded: float) -> str | None:
+    """:func:`truncation_warning` for a file decoded earlier (e.g. its transcript came from the
+    cache): asks the container again, which takes a fraction of a second."""
+    p = Path(path)
+    return truncation_warning(p.name, _probe_duration(p), decoded)
 
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d\d):(\d\d(?:\.\d+)?)")
@@ -230,8 +261,23 @@ class _SampleBuffer:
         return np.concatenate([*self.parts, last])
 
 
-def sha256_file(path: str | Path, block_size: int = 1 << 20) -> str:
-    """SHA-256 of a file's bytes, read in blocks (recordings can be gigabytes)."""
+def check_size(path: str | Path, max_bytes: int | None = None) -> int:
+    """The file's size, or AudioError when it is over the limit: checked before anything reads
+    the whole file (hashing a 5 GB upload only to refuse it wastes minutes)."""
+    max_bytes = MAX_AUDIO_BYTES if max_bytes is None else max_bytes
+    try:
+        size = Path(path).stat().st_size
+    except FileNotFoundError:
+        raise AudioError(f"{path}: audio file not found") from None
+    if size > max_bytes:
+        raise AudioError(f"{path}: {format_size(size)} is far too large (limit {format_size(max_bytes)})")
+    return size
+
+
+def sha256_file(path: str | Path, block_size: int = 1 << 20, max_bytes: int | None = None) -> str:
+    """SHA-256 of a file's bytes, read in blocks (recordings can be gigabytes); a file over the
+    size limit is refused before it is read."""
+    check_size(path, max_bytes)
     h = hashlib.sha256()
     try:
         with open(path, "rb") as f:

@@ -7,7 +7,6 @@ crash never leaves a truncated bundle that looks complete.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import zipfile
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, atomic
 from .alignment import Alignment
 from .audio import EXTENSIONS
 from .discourse import Discourse
@@ -46,8 +45,7 @@ def write_bundle(dest: str | Path, members: Mapping[str, str | bytes | Path], me
     ``metadata`` is stored as ``metadata.json`` with a ``files`` list naming what the bundle holds.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.partial")
+    tmp = atomic.temp_path_for(dest)
     names = sorted(members)
     meta = dict(metadata)
     meta["files"] = names
@@ -63,10 +61,9 @@ def write_bundle(dest: str | Path, members: Mapping[str, str | bytes | Path], me
                 else:
                     zf.writestr(name, src.encode("utf-8"), compress_type=compress)
             zf.writestr(METADATA_NAME, json.dumps(meta, ensure_ascii=False, indent=1, default=str))
-        os.replace(tmp, dest)
+        atomic.commit(tmp, dest)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        tmp.unlink(missing_ok=True)
     return dest
 
 

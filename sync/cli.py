@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "export": "player.archivist:export_cmd",
     "catalogue": "player.archivist:catalogue_cmd",
     "attach": "player.archivist:attach_cmd",
+    "owner": "player.ownership:owner_cmd",
 }
 """Every ``shiur`` command: name -> ``module:attribute`` of its click command. The one place
 commands are registered; each module defines its commands' bodies and nothing registers itself."""
@@ -64,7 +65,10 @@ class _Commands(click.Group):
         try:
             return super().invoke(ctx)
         except ShiurError as e:
-            raise CommandError(str(e)) from None
+            err = CommandError(str(e))
+            # Some failures have a status of their own (NoMatch: 3), so scripts can tell them apart.
+            err.exit_code = getattr(e, "exit_code", CommandError.exit_code)
+            raise err from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(n for n in COMMANDS if _load(n) is not None)
@@ -222,18 +226,58 @@ def sync_cmd(audio: Path, text: Path, outdir: Path, model: str | None, language:
       paragraphs.vtt  one cue per paragraph (ids p<N>), usable as chapters
       alignment.json  everything: passages, times, confidence, words, model, options
       transcript.json what Whisper heard, with word times
+
+    The four files are replaced together (a crash or a second sync into the same folder never
+    leaves files of two runs side by side). When not one passage of the text is found in the
+    recording, nothing is written and the exit status is 3.
     """
+    from . import writers
     from .pipeline import DEFAULT_BIAS, sync_recording
 
+    _prepare_outdir(outdir)
     bar = _Bar(quiet)
+    # Written below, once the result is known to be worth keeping over what is there.
     res = sync_recording(audio, text, outdir, model=model, language=language, use_cache=not no_cache,
-                         bias=bias or DEFAULT_BIAS, refine=not no_refine, on_progress=bar, say=_say(quiet))
+                         bias=bias or DEFAULT_BIAS, refine=not no_refine, on_progress=bar, say=_say(quiet),
+                         outputs=())
     bar.close()
     a = res.result.alignment
+    warning = _truncation(audio, res.result)
+    if warning:
+        click.echo(f"shiur: warning: {warning}", err=True)
     if res.cached:
         click.echo("transcript: cache used (no new transcription)")
+    if not a.read_cues():
+        raise NoMatch(f"{text.name} does not match {audio.name}: not one passage of the text was found in the "
+                      f"recording (the wrong text, or the wrong recording?); nothing was written to {outdir}")
+    files = writers.write_outputs(res.result, outdir)
     click.echo(f"aligned {len(a.read_cues())} passage readings, {len(a.skipped)} passages not found")
-    _print_outputs(res.files, outdir)
+    _print_outputs(files, outdir)
+
+
+class NoMatch(ShiurError):
+    """The text and the recording have nothing in common."""
+
+    exit_code = 3
+
+
+def _prepare_outdir(outdir: Path) -> None:
+    """Finish a save a crash cut off, and drop temp files of an interrupted run."""
+    from . import atomic, writers
+
+    if outdir.is_dir():
+        with writers.folder_lock(outdir):
+            writers.recover(outdir, locked=True)
+            atomic.clean_stale_temps(outdir)
+
+
+def _truncation(audio: Path, result) -> str | None:
+    from .audio import check_truncated
+
+    transcript = result.transcript
+    if transcript is None or not transcript.duration:
+        return None
+    return check_truncated(audio, transcript.duration)
 
 
 def main() -> None:

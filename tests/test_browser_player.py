@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_wait import wait_js
 from player_fixtures import PLAN, make_synced
 from werkzeug.serving import make_server
 
@@ -129,7 +130,7 @@ def open_page(browser: Any, site: Site) -> Iterator[Any]:
         page.on("pageerror", lambda e: watch.errors.append(str(e)))
         page.on("requestfailed", lambda r: watch.failed.append(f"{r.url} {r.failure}"))
         page.goto(url)
-        page.wait_for_function("window.shiurPlayer === undefined || window.shiurPlayer.track !== undefined")
+        wait_js(page, "window.shiurPlayer === undefined || window.shiurPlayer.track !== undefined")
         return page, watch
 
     yield opener
@@ -160,7 +161,7 @@ def in_view(page: Any, element_id: str) -> bool:
 
 def seek(page: Any, t: float) -> None:
     page.evaluate("(t) => window.shiurPlayer.seek(t)", t)
-    page.wait_for_function("(t) => Math.abs(document.getElementById('audio').currentTime - t) < 0.01", arg=t)
+    wait_js(page, "(t) => Math.abs(document.getElementById('audio').currentTime - t) < 0.01", arg=t)
     page.wait_for_timeout(100)
 
 
@@ -182,7 +183,7 @@ def test_highlight_changes_at_cue_boundaries(open_page: Any, site: Site) -> None
     }""")
     seek(page, 2.4)
     page.click("#play")
-    page.wait_for_function("document.getElementById('audio').currentTime > 13.8", timeout=30_000)
+    wait_js(page, "document.getElementById('audio').currentTime > 13.8", timeout=30_000)
     words_seen = state(page)
     page.click("#play")  # pause
     changes = page.evaluate("window.changes")
@@ -205,7 +206,7 @@ def test_highlight_changes_at_cue_boundaries(open_page: Any, site: Site) -> None
 
 def test_current_word_matches_time(open_page: Any, site: Site) -> None:
     page, watch = open_page(site.url("short"))
-    page.wait_for_function("Object.keys(window.shiurPlayer.words).length > 0")
+    wait_js(page, "Object.keys(window.shiurPlayer.words).length > 0")
     seek(page, 9.3)  # p2.1 reads 8.0-10.5 over 19 tokens
     s = state(page)
     assert s["id"] == "p2.1" and s["kind"] == "read"
@@ -280,7 +281,7 @@ def test_auto_scroll_follows_while_playing(open_page: Any, site: Site) -> None:
     page, watch = open_page(site.url("long"), width=1280, height=800, reduced_motion="no-preference")
     seek(page, 1.7)
     page.click("#play")
-    page.wait_for_function("document.getElementById('audio').currentTime > 2.6", timeout=15_000)
+    wait_js(page, "document.getElementById('audio').currentTime > 2.6", timeout=15_000)
     page.wait_for_timeout(900)  # let the smooth scroll finish
     page.click("#play")
     assert state(page)["id"] == "p4.2" and in_view(page, "p4.2")
@@ -305,11 +306,11 @@ def test_controls_and_keyboard(open_page: Any, site: Site) -> None:
     page.keyboard.press("ArrowRight")
     assert state(page)["t"] == pytest.approx(10.0, abs=0.01)
     page.keyboard.press("k")
-    page.wait_for_function("!document.getElementById('audio').paused")
+    wait_js(page, "!document.getElementById('audio').paused")
     page.keyboard.press(" ")
-    page.wait_for_function("document.getElementById('audio').paused")
+    wait_js(page, "document.getElementById('audio').paused")
     # The button follows the media element's own "pause" event, which comes a moment later.
-    page.wait_for_function("document.getElementById('play').getAttribute('aria-label') === 'נגן · Play'")
+    wait_js(page, "document.getElementById('play').getAttribute('aria-label') === 'נגן · Play'")
     seek(page, 5.0)
     page.focus("#seek")  # the timeline slider steps like the buttons
     page.keyboard.press("ArrowRight")
@@ -329,11 +330,11 @@ def test_resume_where_the_listener_left_off(open_page: Any, site: Site) -> None:
     page, watch = open_page(site.url("short"))
     seek(page, 11.0)
     page.click("#play")
-    page.wait_for_function("document.getElementById('audio').currentTime > 11.2")
+    wait_js(page, "document.getElementById('audio').currentTime > 11.2")
     page.click("#play")  # pausing saves the position
     t = state(page)["t"]
     page.reload()
-    page.wait_for_function("window.shiurPlayer && window.shiurPlayer.track !== undefined")
+    wait_js(page, "window.shiurPlayer && window.shiurPlayer.track !== undefined")
     page.wait_for_timeout(150)
     s = state(page)
     assert s["t"] == pytest.approx(t, abs=0.1) and s["id"] == "p2.2"
@@ -354,7 +355,7 @@ def test_theme_toggle(open_page: Any, site: Site) -> None:
 
 def test_works_without_network(open_page: Any, site: Site) -> None:
     page, watch = open_page(site.url("long"))
-    page.wait_for_function("document.fonts.status === 'loaded'")
+    wait_js(page, "document.fonts.status === 'loaded'")
     assert page.evaluate("document.fonts.check('20px \"Frank Ruhl Libre\"', 'שלום')")
     family = page.evaluate("getComputedStyle(document.querySelector('.ps')).fontFamily")
     assert family.startswith('"Frank Ruhl Libre"')
@@ -400,8 +401,8 @@ def test_accessibility_basics(open_page: Any, site: Site) -> None:
 def test_screenshots(open_page: Any, site: Site, scheme: str, size: str, width: int, height: int) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page, watch = open_page(site.url("long", "#p4.2"), width=width, height=height, scheme=scheme)
-    page.wait_for_function("Object.keys(window.shiurPlayer.words).length > 0")
-    page.wait_for_function("document.fonts.status === 'loaded'")
+    wait_js(page, "Object.keys(window.shiurPlayer.words).length > 0")
+    wait_js(page, "document.fonts.status === 'loaded'")
     seek(page, 3.1)
     assert state(page)["word"] is not None
     path = ARTIFACTS / f"player-{size}-{scheme}.png"

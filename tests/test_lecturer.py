@@ -17,11 +17,28 @@ from sync.alignment import READ, Alignment, Cue
 from sync.discourse import parse_discourse
 
 
+def _ensure_user(app, username: str = "rav", role: str = "lecturer") -> int:
+    row = _rows(app, "SELECT id FROM users WHERE username = ?", username)
+    return int(row[0]["id"]) if row else add_user(app, username, role=role)
+
+
 @pytest.fixture
 def lecturer_client(app, client):
-    add_user(app)
+    _ensure_user(app)
     client.token = login(client)
     return client
+
+
+@pytest.fixture
+def recording(app, recording):
+    """The imported recording, owned by the lecturer "rav" (an upload is owned by its uploader)."""
+    conn = connect(app.config["DATABASE"])
+    try:
+        conn.execute("UPDATE recordings SET owner_id = ? WHERE id = ?", (_ensure_user(app), recording.id))
+        conn.commit()
+    finally:
+        conn.close()
+    return recording
 
 
 @pytest.fixture
