@@ -7,7 +7,7 @@
     var v = form.querySelector("input[name=cue_text]:checked").value;
     document.querySelectorAll("ul.downloads a[data-fmt]").forEach(function (a) {
       var url = new URL(a.href);
-      if (["vtt", "srt", "bundle"].indexOf(a.dataset.fmt) >= 0) url.searchParams.set("cue_text", v);
+      if (a.hasAttribute("data-cue-text")) url.searchParams.set("cue_text", v);
       a.href = url.toString();
     });
   }
