@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_wait import wait_js
 from lecturer_fixtures import LESSON_TEXT, PASSWORD, add_user
 from player_fixtures import make_synced
 from werkzeug.serving import make_server
 
 from player import create_app, library
 from player.db import connect
+from player.ownership import set_owner
 
 pytestmark = pytest.mark.slow
 
@@ -51,14 +53,17 @@ def site(tmp_path: Path) -> Iterator[Site]:
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "LIBRARY_DIR": str(lib),
                       "DATABASE": str(lib / "db.sqlite3"), "SAMPLE_TEXT": str(ROOT / "media" / "mimaamakim-5725.txt")})
     synced = make_synced(tmp_path / "synced")
+    owner = add_user(app, "rav")
     conn = connect(app.config["DATABASE"])
     try:
         did = library.add_discourse_file(conn, synced.text)
         rec = library.import_recording(conn, lib, synced.outdir, synced.audio, did, TITLE, "הרב כהן", "2024-10-06",
                                        published=False)
+        # The lecturer of these tests owns the recording, as the uploader of their own class would.
+        set_owner(conn, rec.id, owner)
+        conn.commit()
     finally:
         conn.close()
-    add_user(app, "rav")
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -168,8 +173,8 @@ def test_refused_upload_shows_why_where_the_user_is_and_keeps_the_form(lecturer:
 
 def _open_review(page: Any, site: Site) -> None:
     page.goto(f"{site.base}/lecturer/r/{site.slug}")
-    page.wait_for_function("window.shiurPlayer && window.shiurPlayer.track && window.shiurPlayer.track.cues.length")
-    page.wait_for_function("document.getElementById('audio').readyState >= 1")
+    wait_js(page, "window.shiurPlayer && window.shiurPlayer.track && window.shiurPlayer.track.cues.length")
+    wait_js(page, "document.getElementById('audio').readyState >= 1")
 
 
 def test_review_edits_update_in_place_and_keep_their_own_position(lecturer: Any, site: Site) -> None:
@@ -188,7 +193,7 @@ def test_review_edits_update_in_place_and_keep_their_own_position(lecturer: Any,
     row = page.locator('#review-rows tr[data-passage="p2.1"]')
     row.locator("button.pick").first.click()
     page.evaluate("document.getElementById('audio').currentTime = 9.25")
-    page.wait_for_function("Math.abs(document.getElementById('audio').currentTime - 9.25) < 0.01")
+    wait_js(page, "Math.abs(document.getElementById('audio').currentTime - 9.25) < 0.01")
     t0 = time.perf_counter()
     page.keyboard.press("s")
     expect(page.locator('#review-rows tr[data-passage="p2.1"]')).to_have_attribute("data-start", "9.25")
@@ -212,7 +217,7 @@ def test_review_edits_update_in_place_and_keep_their_own_position(lecturer: Any,
     expect(page.locator('#review-rows tr[data-passage="p2.1"]')).to_have_class(__import__("re").compile("not-read"))
     assert page.evaluate("window.shiurPlayer.cueForPassage('p2.1')") is None
     # The text no longer lights p2.1 as being read at 0:09.
-    page.wait_for_function("!document.getElementById('p2.1').classList.contains('is-read')")
+    wait_js(page, "!document.getElementById('p2.1').classList.contains('is-read')")
     assert page.evaluate("window.__sameDocument") is True
     _shot(page, "review-after-edits")
     print(f"\nin-place edit round trip: set start {set_start_ms:.0f} ms, nudge {nudge_ms:.0f} ms")
@@ -220,7 +225,7 @@ def test_review_edits_update_in_place_and_keep_their_own_position(lecturer: Any,
     # Playing on the review page saves the review's position, never the listener's.
     page.evaluate("""() => { const a = document.getElementById('audio'); a.muted = true;
                              a.currentTime = 15; return a.play(); }""")
-    page.wait_for_function("document.getElementById('audio').currentTime > 15.2")
+    wait_js(page, "document.getElementById('audio').currentTime > 15.2")
     page.evaluate("document.getElementById('audio').pause()")
     saved = json.loads(page.evaluate(f"localStorage.getItem('shiur-review-pos:{site.slug}')"))
     assert saved["t"] > 15
@@ -230,7 +235,7 @@ def test_review_edits_update_in_place_and_keep_their_own_position(lecturer: Any,
 def test_review_on_a_phone(lecturer: Any, site: Site) -> None:
     page = lecturer(PHONE)
     _open_review(page, site)
-    page.wait_for_function("document.fonts.status === 'loaded'")
+    wait_js(page, "document.fonts.status === 'loaded'")
     bar = page.evaluate("document.getElementById('player').getBoundingClientRect().height")
     header = page.evaluate("document.querySelector('header.site').getBoundingClientRect().height")
     width = page.evaluate("document.documentElement.scrollWidth")
@@ -261,7 +266,7 @@ def test_review_on_a_phone(lecturer: Any, site: Site) -> None:
     # And editing works there too.
     page.locator('#review-rows tr[data-passage="p3.1"] button.pick').first.click()
     page.click("#nudge-back")
-    page.wait_for_function("document.querySelector('#review-rows tr[data-passage=\"p3.1\"]').dataset.start === '13.0'")
+    wait_js(page, "document.querySelector('#review-rows tr[data-passage=\"p3.1\"]').dataset.start === '13.0'")
     _shot(page, "review-phone-edited")
 
 
