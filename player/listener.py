@@ -17,6 +17,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    send_from_directory,
     url_for,
 )
 
@@ -34,14 +35,26 @@ def _setup(state: Any) -> None:
     app.jinja_env.filters["duration"] = library.format_duration
     app.jinja_env.globals.setdefault("static_version", _static_version)
     app.jinja_env.globals.setdefault("has_endpoint", lambda name: name in app.view_functions)
+    app.jinja_env.globals["count_classes"] = library.count_classes
+    app.jinja_env.filters["isolate"] = isolate
     sample = app.config.get("SAMPLE_TEXT")
-    if sample:
-        with _sample_lock:
-            conn = connect(app.config["DATABASE"])
-            try:
+    with _sample_lock:
+        conn = connect(app.config["DATABASE"])
+        try:
+            library.migrate(conn)
+            if sample:
                 library.ensure_sample(conn, sample)
-            finally:
-                conn.close()
+        finally:
+            conn.close()
+
+
+# First Strong Isolate ... Pop Directional Isolate: for bilingual text where no element can go
+# (<option>, <title>, aria-label), so an English run's punctuation stays on its own side.
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolate(text: str) -> str:
+    return f"{FSI}{text}{PDI}"
 
 
 def _static_version(name: str) -> str:
@@ -95,9 +108,25 @@ def index() -> str:
         any_recordings=any_recordings,
         filtered=any(v for k, v in filters.items() if k != "sort"),
         lecturers=library.lecturers(conn, drafts),
-        discourses=library.list_discourses(conn),
+        discourses=library.list_discourses(conn, drafts),
         args=args,
     )
+
+
+# Words of a paragraph shown in the contents panel next to its number.
+TOC_WORDS = 6
+
+
+def contents(discourse: Any, readings: dict[str, library.ParagraphReading]) -> list[dict[str, Any]]:
+    """The contents panel: every paragraph with its opening words, when it is read and its state."""
+    out = []
+    for para in discourse.paragraphs:
+        r = readings.get(para.id)
+        state = "none" if r is None else ("explained" if r.explained else "read") if r.read else "explained"
+        tokens = [t for p in para.passages for t in p.tokens][:TOC_WORDS]
+        out.append({"id": para.id, "number": para.number, "section": para.section, "words": " ".join(tokens),
+                    "start": r.start if r else None, "state": state})
+    return out
 
 
 @bp.route("/r/<slug>")
@@ -106,7 +135,8 @@ def player(slug: str) -> str:
     conn = get_db()
     row = library.get_discourse(conn, rec.discourse_id) if rec.discourse_id is not None else None
     discourse = library.parsed_discourse(row) if row else None
-    return render_template("player.html", rec=rec, discourse=discourse, discourse_row=row)
+    toc = contents(discourse, library.paragraph_readings(_folder(rec))) if discourse else []
+    return render_template("player.html", rec=rec, discourse=discourse, discourse_row=row, toc=toc)
 
 
 @bp.route("/d/<slug>")
@@ -116,9 +146,74 @@ def discourse_page(slug: str) -> str:
     if row is None:
         abort(404)
     recordings = library.list_recordings(conn, discourse_id=row["id"], include_unpublished=can_see_unpublished())
+    # Per paragraph, every class that reads it and when: to hear several lecturers on one passage.
+    readings: dict[str, list[tuple[library.Recording, library.ParagraphReading]]] = {}
+    for rec in sorted(recordings, key=lambda r: (r.lecturer, r.recorded_on or "", r.title)):
+        for pid, reading in library.paragraph_readings(_folder(rec)).items():
+            readings.setdefault(pid, []).append((rec, reading))
     return render_template(
-        "discourse.html", discourse=library.parsed_discourse(row), discourse_row=row, recordings=recordings
+        "discourse.html", discourse=library.parsed_discourse(row), discourse_row=row, recordings=recordings,
+        readings=readings,
     )
+
+
+@bp.route("/d/<slug>/keys.json")
+def search_keys(slug: str) -> Response:
+    """Each passage's tokens as the aligner's spelling-insensitive keys, for the player's search.
+
+    The player fetches this when the listener first searches, so the page itself stays light.
+    The text's keys come from sync.hebrew; only the typed query is keyed in JavaScript, by a
+    few-line mirror of ``library.search_key`` that a test holds to the Python one.
+    """
+    row = library.get_discourse(get_db(), slug)
+    if row is None:
+        abort(404)
+    d = library.parsed_discourse(row)
+    keys = {p.id: " ".join(library.search_key(t) or "_" for t in p.tokens) for p in d.passages()}
+    body = json.dumps(keys, ensure_ascii=False, separators=(",", ":"))
+    resp = Response(body, content_type="application/json; charset=utf-8")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+# --- app-wide files: icon, manifest, service worker ----------------------------------------------
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    return send_from_directory(current_app.static_folder or "", "icons/favicon.ico", max_age=86400)
+
+
+@bp.route("/manifest.webmanifest")
+def manifest() -> Response:
+    icons = [
+        {"src": url_for("static", filename=f"icons/icon-{n}.png"), "sizes": f"{n}x{n}", "type": "image/png",
+         "purpose": "any maskable" if n == 512 else "any"}
+        for n in (192, 512)
+    ]
+    icons.append({"src": url_for("static", filename="icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"})
+    doc = {
+        "name": "שיעור בסנכרון · Shiur Sync",
+        "short_name": "שיעור בסנכרון",
+        "description": "שיעורים מוקלטים לצד טקסט המאמר · Recorded classes along their text",
+        "lang": "he",
+        "dir": "rtl",
+        "start_url": url_for("listener.index"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#fbf8f1",
+        "theme_color": "#7a3e12",
+        "icons": icons,
+    }
+    return Response(json.dumps(doc, ensure_ascii=False), content_type="application/manifest+json; charset=utf-8")
+
+
+@bp.route("/sw.js")
+def service_worker() -> Response:
+    """The service worker, served from the site root so its scope covers every page."""
+    resp = send_from_directory(current_app.static_folder or "", "sw.js", max_age=0)
+    resp.headers["Service-Worker-Allowed"] = "/"
+    return resp
 
 
 # --- files the player loads --------------------------------------------------------------------
@@ -155,7 +250,7 @@ def vtt(slug: str, name: str) -> Response:
 def words(slug: str) -> Response:
     rec = recording_or_404(slug)
     body = json.dumps(library.word_timings(_folder(rec)), separators=(",", ":"))
-    resp = Response(body, mimetype="application/json")
+    resp = Response(body, content_type="application/json; charset=utf-8")
     resp.headers["Cache-Control"] = "no-cache"
     return resp
 
@@ -167,6 +262,7 @@ def player_urls(rec: library.Recording) -> dict[str, str]:
         "passages": url_for("listener.vtt", slug=rec.slug, name="passages.vtt"),
         "paragraphs": url_for("listener.vtt", slug=rec.slug, name="paragraphs.vtt"),
         "words": url_for("listener.words", slug=rec.slug),
+        "keys": url_for("listener.search_keys", slug=rec.discourse_slug) if rec.discourse_slug else "",
     }
 
 
