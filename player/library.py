@@ -241,6 +241,19 @@ def parsed_discourse(row: sqlite3.Row) -> Discourse:
 # --- recordings --------------------------------------------------------------------------------
 
 
+# Types sent as text although they are not text/*: they get "; charset=utf-8" like text/* does.
+TEXT_TYPES = ("application/json", "application/x-subrip", "application/manifest+json")
+
+
+def content_type(mimetype: str) -> str:
+    """A full Content-Type for one of our files: UTF-8 declared once for text, nothing for binary."""
+    if "charset=" in mimetype:
+        return mimetype
+    if mimetype.startswith("text/") or mimetype in TEXT_TYPES:
+        return f"{mimetype}; charset=utf-8"
+    return mimetype
+
+
 def audio_type(path: str | Path) -> str | None:
     return AUDIO_TYPES.get(Path(path).suffix.lower())
 

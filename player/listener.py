@@ -115,6 +115,13 @@ def index() -> str:
 
 # Words of a paragraph shown in the contents panel next to its number.
 TOC_WORDS = 6
+# A paragraph's state in the contents panel, in Hebrew and English.
+TOC_STATES = {
+    "read": ("נקרא", "read"),
+    "explained": ("נקרא והוסבר", "read and explained"),
+    "explained-only": ("הוסבר", "explained"),
+    "none": ("לא נקרא", "not read"),
+}
 
 
 def contents(discourse: Any, readings: dict[str, library.ParagraphReading]) -> list[dict[str, Any]]:
@@ -122,7 +129,12 @@ def contents(discourse: Any, readings: dict[str, library.ParagraphReading]) -> l
     out = []
     for para in discourse.paragraphs:
         r = readings.get(para.id)
-        state = "none" if r is None else ("explained" if r.explained else "read") if r.read else "explained"
+        if r is None:
+            state = "none"
+        elif r.read:
+            state = "explained" if r.explained else "read"
+        else:
+            state = "explained-only"
         tokens = [t for p in para.passages for t in p.tokens][:TOC_WORDS]
         out.append({"id": para.id, "number": para.number, "section": para.section, "words": " ".join(tokens),
                     "start": r.start if r else None, "state": state})
@@ -136,7 +148,8 @@ def player(slug: str) -> str:
     row = library.get_discourse(conn, rec.discourse_id) if rec.discourse_id is not None else None
     discourse = library.parsed_discourse(row) if row else None
     toc = contents(discourse, library.paragraph_readings(_folder(rec))) if discourse else []
-    return render_template("player.html", rec=rec, discourse=discourse, discourse_row=row, toc=toc)
+    return render_template("player.html", rec=rec, discourse=discourse, discourse_row=row, toc=toc,
+                           toc_states=TOC_STATES)
 
 
 @bp.route("/d/<slug>")

@@ -21,6 +21,7 @@ import webvtt
 from . import __version__
 from .alignment import Alignment, Cue, cue_ids
 from .discourse import Discourse, Paragraph
+from .hebrew import strip_bidi_controls
 from .transcript import Transcript
 
 CHAPTER_WORDS = 6
@@ -330,7 +331,7 @@ class WriteTXT(ResultWriter):
         if result.transcript is None:
             raise ValueError("no transcript to write")
         for s in result.transcript.segments:
-            line = " ".join(s.text.split())
+            line = " ".join(strip_bidi_controls(s.text).split())
             if line:
                 file.write(line + "\n")
 
