@@ -135,7 +135,10 @@ def contents(discourse: Any, readings: dict[str, library.ParagraphReading]) -> l
             state = "explained" if r.explained else "read"
         else:
             state = "explained-only"
-        tokens = [t for p in para.passages for t in p.tokens][:TOC_WORDS]
+        tokens = [t for p in para.passages for t in p.tokens][: TOC_WORDS + 1]
+        if para.section and tokens and tokens[0].rstrip(").") == para.section:
+            tokens = tokens[1:]  # "ב)": the panel shows the section letter in its own column
+        tokens = tokens[:TOC_WORDS]
         out.append({"id": para.id, "number": para.number, "section": para.section, "words": " ".join(tokens),
                     "start": r.start if r else None, "state": state})
     return out
