@@ -37,6 +37,8 @@ def _setup(state: Any) -> None:
     app.jinja_env.globals.setdefault("has_endpoint", lambda name: name in app.view_functions)
     app.jinja_env.globals["count_classes"] = library.count_classes
     app.jinja_env.filters["isolate"] = isolate
+    # A moment in a class as the player's clock shows it (whole seconds, rounded down).
+    app.jinja_env.filters["clock"] = lambda t: library.format_duration(int(t)) if t is not None else ""
     sample = app.config.get("SAMPLE_TEXT")
     with _sample_lock:
         conn = connect(app.config["DATABASE"])

@@ -696,8 +696,8 @@ def test_share_links(browser: Any, site: Site, size: str, width: int, height: in
         assert page.evaluate("navigator.clipboard.readText()") == site.url("short", "#p2.1")
         assert page.input_value("#share-url") == site.url("short", "#p2.1")
         shot(page, f"share-{size}")
-        page.keyboard.press("Escape")
-        page.click("#tool-share")  # close
+        page.keyboard.press("Escape")  # closes the panel
+        assert page.is_hidden("#panel-share")
         # Select words in p2.2: a button offers that passage's link.
         page.evaluate("""() => { const ws = document.querySelectorAll("[id='p2.2'] .w");
           const r = document.createRange(); r.setStart(ws[2], 0); r.setEnd(ws[5], 1);
@@ -754,6 +754,7 @@ def test_installable_and_offline(browser: Any, site: Site) -> None:
         pause(page)
         assert s["id"] == "p9.1"
         assert page.evaluate("document.fonts.check('20px \"Frank Ruhl Libre\"', 'שלום')")
+        page.wait_for_timeout(1500)  # let the smooth scroll to p9.1 settle before the picture
         shot(page, "offline-playing-phone")
         # A class that was not kept is not pretended to be available.
         other = ctx.new_page()
