@@ -624,6 +624,7 @@ def test_contents_panel(open_page: Any, site: Site, size: str, width: int, heigh
     shot(page, f"contents-{size}")
     page.click(".toc-link[data-p=p9]")
     page.wait_for_function("!document.getElementById('audio').paused")
+    page.wait_for_function("document.querySelector('.ps.is-read') && document.querySelector('.ps.is-read').id === 'p9.1'")
     s = state(page)
     pause(page)
     assert 8.0 <= s["t"] < 8.8 and s["id"] == "p9.1"
