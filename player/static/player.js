@@ -1054,29 +1054,36 @@
   // --- reading comfort ---------------------------------------------------------------------------
 
   Player.prototype.bindComfort = function () {
-    var rootStyle = document.documentElement.style;
-    // range: [min, max, step, default]
-    function setting(key, cssVar, range, btnDown, btnUp, out, show) {
+    var self = this, rootStyle = document.documentElement.style;
+    // range: [min, max, step]; fallback(): the value the stylesheet gives when none was chosen.
+    // Nothing is measured until the listener opens the panel: no style work on the first render.
+    function setting(key, cssVar, range, fallback, btnDown, btnUp, out, show) {
       var down = document.getElementById(btnDown), up = document.getElementById(btnUp), o = document.getElementById(out);
-      if (!down || !up) return;
-      var base = parseFloat(getComputedStyle(document.documentElement).getPropertyValue(cssVar)) || null;
-      function current() { return parseFloat(load(key)) || base || range[3]; }
-      function apply(v) {
-        v = Math.round(Math.max(range[0], Math.min(range[1], v)) * 100) / 100;
-        rootStyle.setProperty(cssVar, String(v));
-        store(key, v);
+      if (!down || !up) return null;
+      function current() { return parseFloat(load(key)) || fallback(); }
+      function render(v) {
         o.textContent = show(v);
         down.disabled = v <= range[0];
         up.disabled = v >= range[1];
       }
-      o.textContent = show(current());
+      function apply(v) {
+        v = Math.round(Math.max(range[0], Math.min(range[1], v)) * 100) / 100;
+        rootStyle.setProperty(cssVar, String(v));
+        store(key, v);
+        render(v);
+      }
       down.addEventListener("click", function () { apply(current() - range[2]); });
       up.addEventListener("click", function () { apply(current() + range[2]); });
+      return function () { render(current()); };
     }
-    setting("shiur-text-size", "--text-scale", TEXT_SIZE.concat(1), "size-down", "size-up", "size-val",
-      function (v) { return Math.round(v * 100) + "%"; });
-    setting("shiur-line-height", "--text-leading", LINE_HEIGHT.concat(this.defaultLeading()), "leading-down",
-      "leading-up", "leading-val", function (v) { return v.toFixed(2); });
+    var refresh = [
+      setting("shiur-text-size", "--text-scale", TEXT_SIZE, function () { return 1; }, "size-down", "size-up",
+        "size-val", function (v) { return Math.round(v * 100) + "%"; }),
+      setting("shiur-line-height", "--text-leading", LINE_HEIGHT, function () { return self.defaultLeading(); },
+        "leading-down", "leading-up", "leading-val", function (v) { return v.toFixed(2); }),
+    ];
+    var btn = this.$("tool-settings");
+    if (btn) btn.addEventListener("click", function () { refresh.forEach(function (f) { if (f) f(); }); });
   };
 
   Player.prototype.defaultLeading = function () {
