@@ -761,6 +761,13 @@ def test_installable_and_offline(browser: Any, site: Site) -> None:
         other = ctx.new_page()
         with pytest.raises(Exception):  # noqa: B017 - the browser's own offline error page
             other.goto(site.url("other"))
+        other.close()
+        # Removing the copy frees the class's files (the audio above all).
+        ctx.set_offline(False)
+        page.click("#keep-offline")
+        page.wait_for_selector("#keep-offline[data-kept=false]")
+        kept = page.evaluate("async () => (await (await caches.open('shiur-classes')).keys()).map(r => r.url)")
+        assert not any("/r/" in u for u in kept) and any(u.endswith(".css") or ".css?" in u for u in kept)
         assert errors == []
     finally:
         ctx.close()
@@ -857,6 +864,14 @@ def test_sleep_timer_end_of_passage(open_page: Any, site: Site) -> None:
     assert 10.5 <= t < 10.9, t
     assert "sleep timer" in page.inner_text("#notice")
     assert page.input_value("#sleep") == ""
+    # Set, then the listener jumps elsewhere: it is the passage landed in whose end pauses.
+    seek(page, 2.0)  # p1.1, ends at 3.0
+    page.select_option("#sleep", "passage")
+    seek(page, 15.5)  # p3.1, ends at 16.0
+    page.click("#play")
+    page.wait_for_function("document.getElementById('audio').paused", timeout=10_000)
+    t = state(page)["t"]
+    assert 16.0 <= t < 16.4, t
     watch.check()
 
 

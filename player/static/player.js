@@ -248,6 +248,8 @@
     var a = this.audio;
     var max = isFinite(a.duration) ? a.duration : Infinity;
     a.currentTime = Math.max(0, Math.min(t, max));
+    // "Sleep at the end of the passage" follows the listener: after a seek it is the passage landed in.
+    if (this.sleep && this.sleep.passage) this.sleep.cue = null;
     this.ui.seek.value = String(a.currentTime);
     this.ui.cur.textContent = fmt(a.currentTime);
   };
@@ -1143,41 +1145,49 @@
 
   // "Keep for offline listening": this page, its cue files, word timings, search keys, the audio
   // and the page's own CSS/JS/fonts go into the Cache Storage that the service worker answers from.
+  // Pressed again, it removes this class's files (the shared CSS/JS/fonts stay for other kept classes).
   Player.prototype.bindOffline = function () {
     var self = this, btn = this.$("keep-offline");
     if (!btn || !window.caches || !("serviceWorker" in navigator)) return;
     btn.hidden = false;
-    var urls = function () {
+    function abs(list) { return list.map(function (u) { return new URL(u, location.href).href; }); }
+    function classUrls() {
       var list = [location.pathname, self.audio.currentSrc || self.audio.src, self.passageTrackEl.src];
       if (self.chapterTrackEl) list.push(self.chapterTrackEl.src);
       if (self.root.dataset.words) list.push(self.root.dataset.words);
       if (self.root.dataset.keys) list.push(self.root.dataset.keys);
-      document.querySelectorAll('link[rel="stylesheet"], script[src], link[rel="preload"][as="font"]').forEach(function (el) {
-        list.push(el.href || el.src);
-      });
-      return list.map(function (u) { return new URL(u, location.href).href; });
-    };
+      return abs(list);
+    }
+    function siteUrls() {
+      var els = document.querySelectorAll('link[rel="stylesheet"], script[src], link[rel="preload"][as="font"]');
+      return abs(Array.prototype.map.call(els, function (el) { return el.href || el.src; }));
+    }
+    function label(kept) {
+      btn.dataset.kept = String(kept);
+      btn.replaceChildren(kept ? bilingual("✓ נשמר ללא רשת · הסרה", "Kept offline · remove")
+        : bilingual("שמירה להאזנה ללא רשת", "Keep for offline listening"));
+    }
     caches.open("shiur-classes").then(function (c) { return c.match(location.pathname); }).then(function (hit) {
-      if (hit) self.markKept(btn);
+      if (hit) label(true);
     });
     btn.addEventListener("click", function () {
+      var kept = btn.dataset.kept === "true";
       btn.disabled = true;
-      btn.replaceChildren(bilingual("שומר…", "Saving…"));
-      caches.open("shiur-classes").then(function (c) { return c.addAll(urls()); }).then(function () {
-        self.markKept(btn);
-        self.notify("השיעור נשמר להאזנה ללא רשת.", "This class is kept for offline listening.");
+      if (!kept) btn.replaceChildren(bilingual("שומר…", "Saving…"));
+      caches.open("shiur-classes").then(function (c) {
+        if (kept) return Promise.all(classUrls().map(function (u) { return c.delete(u); }));
+        return c.addAll(classUrls().concat(siteUrls()));
+      }).then(function () {
+        btn.disabled = false;
+        label(!kept);
+        if (kept) self.notify("העותק שנשמר הוסר.", "The offline copy was removed.");
+        else self.notify("השיעור נשמר להאזנה ללא רשת.", "This class is kept for offline listening.");
       }, function () {
         btn.disabled = false;
-        btn.replaceChildren(bilingual("שמירה להאזנה ללא רשת", "Keep for offline listening"));
+        label(kept);
         self.notify("השמירה נכשלה; נסו שוב כשיש רשת.", "Could not keep it; try again when online.");
       });
     });
-  };
-
-  Player.prototype.markKept = function (btn) {
-    btn.disabled = true;
-    btn.dataset.kept = "true";
-    btn.replaceChildren(bilingual("✓ שמור להאזנה ללא רשת", "Kept for offline listening"));
   };
 
   window.addEventListener("hashchange", function () {
