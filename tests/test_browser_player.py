@@ -462,6 +462,9 @@ def test_screenshots(open_page: Any, site: Site, scheme: str, size: str, width: 
     assert path.stat().st_size > 10_000
     seek(page, 6.5)  # the explanation of p6.1
     page.screenshot(path=str(ARTIFACTS / f"player-explained-{size}-{scheme}.png"))
+    page.click("#tool-toc")
+    page.screenshot(path=str(ARTIFACTS / f"player-contents-{size}-{scheme}.png"))
+    page.click("#tool-toc")
     top, watch3 = open_page(site.url("short"), width=width, height=height, scheme=scheme)
     seek(top, 9.0)
     top.evaluate("window.scrollTo(0, 0)")
