@@ -165,6 +165,12 @@ def main() -> None:
     total = sum(own.values())
     print("player JS+CSS loaded by the page: " + ", ".join(f"{k} {v / 1024:.1f} KB" for k, v in sorted(own.items()))
           + f"; total {total / 1024:.1f} KB uncompressed (target <= 100 KB, fonts excluded)")
+    # The service worker is fetched by its registration after the load event, off the first-render
+    # path, so the page's response log does not see it; its size is reported from disk.
+    sw = ROOT / "player" / "static" / "sw.js"
+    if sw.is_file():
+        print(f"service worker sw.js {sw.stat().st_size / 1024:.1f} KB (registered after load; "
+              f"JS+CSS with it: {(total + sw.stat().st_size) / 1024:.1f} KB)")
     shown = {k: v for k, v in sizes.items() if k and not k.endswith((".js", ".css"))}
     print("other files on first load: " + json.dumps({k: f"{v / 1024:.0f} KB" for k, v in shown.items()},
                                                       ensure_ascii=False))

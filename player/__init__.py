@@ -63,6 +63,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.filters["edit_action"] = lecturer.edit_action_label
     app.jinja_env.globals["static_version"] = listener.static_version
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
+    app.jinja_env.globals["count_classes"] = library.count_classes
+    app.jinja_env.filters["isolate"] = listener.isolate
+    # A moment in a class as the player's clock shows it (whole seconds, rounded down).
+    app.jinja_env.filters["clock"] = lambda t: library.format_duration(int(t)) if t is not None else ""
 
     db.init_app(app)
     for blueprint in (listener.bp, auth.bp, lecturer.bp, archivist.bp):

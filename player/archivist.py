@@ -133,14 +133,23 @@ def export_recording(
     dest: str | Path,
     formats: Sequence[str],
     cue_text: CueText | str | None = None,
+    left_out: list[str] | None = None,
 ) -> list[Path]:
-    """Write the chosen exports of a library recording into ``dest``, named after its slug."""
+    """Write the chosen exports of a library recording into ``dest``, named after its slug.
+
+    With ``left_out`` (a list), a format this recording cannot give (the transcript of one
+    aligned from imported cues, or the bundled sample made by speech synthesis) is skipped and
+    named there with the reason, instead of stopping the export.
+    """
     result = recording_result(conn, library_dir, rec)
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="shiur-export-", dir=dest) as tmp:
         for fmt in parse_formats(formats):
+            if left_out is not None and EXPORTS[fmt].needs_transcript and result.transcript is None:
+                left_out.append(f"{EXPORTS[fmt].filename} (no transcript: the cues did not come from Whisper)")
+                continue
             files = export_result(
                 result,
                 tmp,
@@ -483,10 +492,11 @@ def download(slug: str, fmt: str) -> Response:
         handle = open(path, "rb")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    mimetype = EXPORTS[fmt].mimetype
-    if mimetype.startswith("text/") or mimetype == "application/json":
-        mimetype += "; charset=utf-8"
-    return send_file(handle, mimetype=mimetype, as_attachment=True, download_name=download_name(rec.slug, fmt))
+    mimetype = library.content_type(EXPORTS[fmt].mimetype)
+    resp = send_file(handle, mimetype=mimetype, as_attachment=True, download_name=download_name(rec.slug, fmt))
+    # Werkzeug already adds the charset to text/*; say it once, and for the other text formats too.
+    resp.headers["Content-Type"] = mimetype
+    return resp
 
 
 @bp.route("/r/<slug>/attach", methods=["POST"])
@@ -526,10 +536,10 @@ def catalogue() -> str:
 def catalogue_file(ext: str) -> Response:
     rows = catalogue_rows(get_db(), current_app.config["LIBRARY_DIR"], include_unpublished=can_see_unpublished())
     if ext == "csv":
-        body, mimetype = catalogue_csv(rows), "text/csv; charset=utf-8"
+        body, mimetype = catalogue_csv(rows), "text/csv"
     else:
-        body, mimetype = catalogue_json(rows), "application/json; charset=utf-8"
-    resp = Response(body, mimetype=mimetype)
+        body, mimetype = catalogue_json(rows), "application/json"
+    resp = Response(body, content_type=library.content_type(mimetype))
     resp.headers["Content-Disposition"] = f"attachment; filename=shiur-catalogue.{ext}"
     return resp
 
@@ -574,12 +584,19 @@ def export_cmd(recording: str, outdir: Path, formats: str, cue_text: str) -> Non
     app, conn = _cli_app_conn()
     try:
         rec = _cli_recording(conn, recording)
-        files = export_recording(conn, app.config["LIBRARY_DIR"], rec, outdir, parse_formats(formats), spec)
+        left_out: list[str] = []
+        files = export_recording(conn, app.config["LIBRARY_DIR"], rec, outdir, parse_formats(formats), spec,
+                                 left_out=left_out)  # fmt: skip
     finally:
         conn.close()
+    if not files:
+        # Nothing at all could be exported: the one case that is an error (exit status 2).
+        raise ShiurError(f"{rec.slug}: nothing to export ({'; '.join(left_out)})")
     click.echo(f"wrote {len(files)} files for {rec.slug}:")
     for f in files:
         click.echo(f"  {f}")
+    for item in left_out:
+        click.echo(f"left out: {item}", err=True)
 
 
 @click.command("catalogue")

@@ -30,20 +30,10 @@ def close_db(_e: BaseException | None = None) -> None:
         conn.close()
 
 
-MIGRATIONS: tuple[tuple[str, str, str], ...] = (
-    # (table, column, its declaration): columns added after a table was first shipped.
-    ("recordings", "audio_sha256", "TEXT"),
-)
-
-
 def init_schema(conn: sqlite3.Connection) -> None:
-    """Create missing tables and columns; idempotent, so existing data is never touched."""
+    """Create missing tables and columns (``player/migrations.py``); idempotent, so existing data
+    is never touched."""
     conn.executescript(SCHEMA.read_text(encoding="utf-8"))
-    for table, column, decl in MIGRATIONS:
-        have = {r["name"] for r in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in have:
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {decl}")
-    conn.execute("CREATE INDEX IF NOT EXISTS recordings_audio_sha256 ON recordings (audio_sha256)")
     conn.commit()
     from . import migrations
 

@@ -11,6 +11,7 @@ the archivist exports can use them outside a request.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -27,6 +28,7 @@ from sync.alignment import Alignment, cue_ids
 from sync.audio import sha256_file
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import AudioError, ShiurError, TextError
+from sync.hebrew import canonical_quotes, normalize, skeleton, words
 from sync.slugs import slugify
 
 SYNC_FILES = ("passages.vtt", "paragraphs.vtt", "alignment.json", "transcript.json")
@@ -125,6 +127,30 @@ def discourse_title(d: Discourse, text: str) -> str:
     return text.strip().splitlines()[0][:60]
 
 
+def search_key(word: str) -> str:
+    """A word as searches compare it: the aligner's spelling-insensitive key (sync.hebrew).
+
+    Niqqud, geresh/gershayim (״ or "), final letters and full/defective spelling all fold away,
+    so מִמַּעֲמַקִּים, ממעמקים and ממעמקיים find the same word.
+    """
+    return skeleton(normalize(canonical_quotes(word)))
+
+
+def search_form(text: str) -> str:
+    """The searchable form of a discourse, stored with it: every word's key, space-separated and
+    space-padded, so a query key matches the start of a word (`` key`` in the column)."""
+    return " " + " ".join(k for k in (search_key(w) for w in words(canonical_quotes(text))) if k) + " "
+
+
+def fill_search_text(conn: sqlite3.Connection) -> None:
+    """Give discourses stored before ``discourses.search_text`` existed (or stored by code that
+    bypassed :func:`add_discourse`) their searchable form, once, so the library search never
+    parses discourse texts per request (the column itself is added by ``player/migrations.py``)."""
+    for r in conn.execute("SELECT id, text FROM discourses WHERE search_text IS NULL").fetchall():
+        conn.execute("UPDATE discourses SET search_text = ? WHERE id = ?", (search_form(r["text"]), r["id"]))
+    conn.commit()
+
+
 def add_discourse(conn: sqlite3.Connection, text: str, title: str | None = None, slug: str | None = None) -> int:
     """Store a discourse text (already decoded); returns its id. An identical text is stored once."""
     d = parse_discourse(text)
@@ -135,7 +161,10 @@ def add_discourse(conn: sqlite3.Connection, text: str, title: str | None = None,
         return int(existing["id"])
     title = (title or "").strip() or discourse_title(d, text)
     slug = unique_slug(conn, "discourses", slug or slugify(title, "maamar"))
-    cur = conn.execute("INSERT INTO discourses (slug, title, text) VALUES (?, ?, ?)", (slug, title, text))
+    cur = conn.execute(
+        "INSERT INTO discourses (slug, title, text, search_text) VALUES (?, ?, ?, ?)",
+        (slug, title, text, search_form(text)),
+    )
     conn.commit()
     return int(cur.lastrowid or 0)
 
@@ -165,11 +194,26 @@ def get_discourse(conn: sqlite3.Connection, ref: int | str) -> sqlite3.Row | Non
     return conn.execute(f"SELECT * FROM discourses WHERE {col} = ?", (ref,)).fetchone()
 
 
-def list_discourses(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+def list_discourses(conn: sqlite3.Connection, include_unpublished: bool = False) -> list[sqlite3.Row]:
+    """Discourses, each with how many of its recordings the visitor can see (drafts only when
+    ``include_unpublished``). Only the short columns are read, never the texts."""
+    visible = "" if include_unpublished else " AND r.published = 1"
     return conn.execute(
-        "SELECT d.*, (SELECT COUNT(*) FROM recordings r WHERE r.discourse_id = d.id) AS n_recordings"
+        "SELECT d.id, d.slug, d.title, d.created_at,"
+        f" (SELECT COUNT(*) FROM recordings r WHERE r.discourse_id = d.id{visible}) AS n_recordings"
         " FROM discourses d ORDER BY d.created_at, d.id"
     ).fetchall()
+
+
+def count_classes(n: int) -> tuple[str, str]:
+    """How many classes, in Hebrew and English, with the number agreement each language wants."""
+    if n == 0:
+        return "אין שיעורים", "no classes"
+    if n == 1:
+        return "שיעור אחד", "1 class"
+    if n == 2:
+        return "שני שיעורים", "2 classes"
+    return f"{n} שיעורים", f"{n} classes"
 
 
 def parsed_discourse(row: sqlite3.Row) -> Discourse:
@@ -177,6 +221,19 @@ def parsed_discourse(row: sqlite3.Row) -> Discourse:
 
 
 # --- recordings --------------------------------------------------------------------------------
+
+
+# Types sent as text although they are not text/*: they get "; charset=utf-8" like text/* does.
+TEXT_TYPES = ("application/json", "application/x-subrip", "application/manifest+json")
+
+
+def content_type(mimetype: str) -> str:
+    """A full Content-Type for one of our files: UTF-8 declared once for text, nothing for binary."""
+    if "charset=" in mimetype:
+        return mimetype
+    if mimetype.startswith("text/") or mimetype in TEXT_TYPES:
+        return f"{mimetype}; charset=utf-8"
+    return mimetype
 
 
 def audio_type(path: str | Path) -> str | None:
@@ -323,15 +380,27 @@ def list_recordings(
     include_unpublished: bool = False,
     sort: str = "date",
 ) -> list[Recording]:
-    """Recordings matching every given filter; ``query`` searches title, lecturer and discourse title."""
+    """Recordings matching every given filter.
+
+    Each word of ``query`` must be in the title, the lecturer, the discourse title or the
+    discourse text. Gershayim/geresh (״ ׳) and ASCII quotes are the same; the text is matched on
+    its stored searchable form (``search_form``), so niqqud and full/defective spelling do not matter.
+    """
     where: list[str] = []
     args: list[Any] = []
     if not include_unpublished:
         where.append("r.published = 1")
     for word in query.split():
-        like = f"%{_escape_like(word)}%"
-        where.append("(r.title LIKE ? ESCAPE '\\' OR r.lecturer LIKE ? ESCAPE '\\' OR d.title LIKE ? ESCAPE '\\')")
-        args += [like, like, like]
+        like = f"%{_escape_like(canonical_quotes(word))}%"
+        fields = []
+        for col in ("r.title", "r.lecturer", "d.title"):
+            fields.append(f"REPLACE(REPLACE({col}, ?, ?), ?, ?) LIKE ? ESCAPE '\\'")
+            args += ["\u05f4", '"', "\u05f3", "'", like]
+        key = search_key(word)
+        if key:
+            fields.append("d.search_text LIKE ? ESCAPE '\\'")
+            args.append(f"% {_escape_like(key)}%")
+        where.append("(" + " OR ".join(fields) + ")")
     if lecturer:
         where.append("r.lecturer = ?")
         args.append(lecturer)
@@ -420,6 +489,55 @@ def word_timings(folder: Path) -> dict[str, list[list[float]]]:
         if cue.words:
             out[cid] = [[w.index, round(w.start, 3), round(w.end, 3)] for w in sorted(cue.words, key=lambda w: w.start)]
     return out
+
+
+@dataclass(frozen=True)
+class ParagraphReading:
+    """How one recording covers one paragraph: for the contents panel and the discourse page."""
+
+    start: float
+    """When the lecturer first reads it (or, if he only explains it, first talks about it)."""
+    read: bool
+    explained: bool
+
+
+def paragraph_readings(folder: Path) -> dict[str, ParagraphReading]:
+    """``{paragraph id: ParagraphReading}`` from a recording's alignment.json ({} if none).
+
+    Cached by the file's mtime and size: the discourse page asks this of every recording of a
+    discourse, and a lecturer's correction rewrites the file, which changes the key.
+    """
+    path = Path(folder) / "alignment.json"
+    try:
+        st = path.stat()
+    except OSError:
+        return {}
+    return _paragraph_readings(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=1024)
+def _paragraph_readings(path: str, _mtime_ns: int, _size: int) -> dict[str, ParagraphReading]:
+    try:
+        cues = json.loads(Path(path).read_text(encoding="utf-8")).get("cues", [])
+    except (OSError, ValueError):
+        return {}
+    first_read: dict[str, float] = {}
+    first_any: dict[str, float] = {}
+    explained: set[str] = set()
+    for c in cues:
+        para = str(c.get("passage_id", "")).split(".")[0]
+        if not para:
+            continue
+        start = float(c.get("start", 0.0))
+        first_any[para] = min(start, first_any.get(para, start))
+        if c.get("kind", "read") == "read":
+            first_read[para] = min(start, first_read.get(para, start))
+        else:
+            explained.add(para)
+    return {
+        para: ParagraphReading(first_read.get(para, t), para in first_read, para in explained)
+        for para, t in first_any.items()
+    }
 
 
 def format_duration(seconds: float | None) -> str:

@@ -16,6 +16,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    send_from_directory,
     url_for,
 )
 
@@ -37,6 +38,15 @@ def ensure_sample_discourse(database: str, sample: str | None) -> None:
             library.ensure_sample(conn, sample)
         finally:
             conn.close()
+
+
+# First Strong Isolate ... Pop Directional Isolate: for bilingual text where no element can go
+# (<option>, <title>, aria-label), so an English run's punctuation stays on its own side.
+FSI, PDI = "\u2068", "\u2069"
+
+
+def isolate(text: str) -> str:
+    return f"{FSI}{text}{PDI}"
 
 
 def static_version(name: str) -> str:
@@ -90,9 +100,40 @@ def index() -> str:
         any_recordings=any_recordings,
         filtered=any(v for k, v in filters.items() if k != "sort"),
         lecturers=library.lecturers(conn, drafts),
-        discourses=library.list_discourses(conn),
+        discourses=library.list_discourses(conn, drafts),
         args=args,
     )
+
+
+# Words of a paragraph shown in the contents panel next to its number.
+TOC_WORDS = 6
+# A paragraph's state in the contents panel, in Hebrew and English.
+TOC_STATES = {
+    "read": ("נקרא", "read"),
+    "explained": ("נקרא והוסבר", "read and explained"),
+    "explained-only": ("הוסבר", "explained"),
+    "none": ("לא נקרא", "not read"),
+}
+
+
+def contents(discourse: Any, readings: dict[str, library.ParagraphReading]) -> list[dict[str, Any]]:
+    """The contents panel: every paragraph with its opening words, when it is read and its state."""
+    out = []
+    for para in discourse.paragraphs:
+        r = readings.get(para.id)
+        if r is None:
+            state = "none"
+        elif r.read:
+            state = "explained" if r.explained else "read"
+        else:
+            state = "explained-only"
+        tokens = [t for p in para.passages for t in p.tokens][: TOC_WORDS + 1]
+        if para.section and tokens and tokens[0].rstrip(").") == para.section:
+            tokens = tokens[1:]  # "ב)": the panel shows the section letter in its own column
+        tokens = tokens[:TOC_WORDS]
+        out.append({"id": para.id, "number": para.number, "section": para.section, "words": " ".join(tokens),
+                    "start": r.start if r else None, "state": state})
+    return out
 
 
 @bp.route("/r/<slug>")
@@ -101,7 +142,9 @@ def player(slug: str) -> str:
     conn = get_db()
     row = library.get_discourse(conn, rec.discourse_id) if rec.discourse_id is not None else None
     discourse = library.parsed_discourse(row) if row else None
-    return render_template("player.html", rec=rec, discourse=discourse, discourse_row=row)
+    toc = contents(discourse, library.paragraph_readings(_folder(rec))) if discourse else []
+    return render_template("player.html", rec=rec, discourse=discourse, discourse_row=row, toc=toc,
+                           toc_states=TOC_STATES)
 
 
 @bp.route("/d/<slug>")
@@ -111,9 +154,74 @@ def discourse_page(slug: str) -> str:
     if row is None:
         abort(404)
     recordings = library.list_recordings(conn, discourse_id=row["id"], include_unpublished=can_see_unpublished())
+    # Per paragraph, every class that reads it and when: to hear several lecturers on one passage.
+    readings: dict[str, list[tuple[library.Recording, library.ParagraphReading]]] = {}
+    for rec in sorted(recordings, key=lambda r: (r.lecturer, r.recorded_on or "", r.title)):
+        for pid, reading in library.paragraph_readings(_folder(rec)).items():
+            readings.setdefault(pid, []).append((rec, reading))
     return render_template(
-        "discourse.html", discourse=library.parsed_discourse(row), discourse_row=row, recordings=recordings
+        "discourse.html", discourse=library.parsed_discourse(row), discourse_row=row, recordings=recordings,
+        readings=readings,
     )
+
+
+@bp.route("/d/<slug>/keys.json")
+def search_keys(slug: str) -> Response:
+    """Each passage's tokens as the aligner's spelling-insensitive keys, for the player's search.
+
+    The player fetches this when the listener first searches, so the page itself stays light.
+    The text's keys come from sync.hebrew; only the typed query is keyed in JavaScript, by a
+    few-line mirror of ``library.search_key`` that a test holds to the Python one.
+    """
+    row = library.get_discourse(get_db(), slug)
+    if row is None:
+        abort(404)
+    d = library.parsed_discourse(row)
+    keys = {p.id: " ".join(library.search_key(t) or "_" for t in p.tokens) for p in d.passages()}
+    body = json.dumps(keys, ensure_ascii=False, separators=(",", ":"))
+    resp = Response(body, content_type="application/json; charset=utf-8")
+    resp.headers["Cache-Control"] = "no-cache"
+    return resp
+
+
+# --- app-wide files: icon, manifest, service worker ----------------------------------------------
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    return send_from_directory(current_app.static_folder or "", "icons/favicon.ico", max_age=86400)
+
+
+@bp.route("/manifest.webmanifest")
+def manifest() -> Response:
+    icons = [
+        {"src": url_for("static", filename=f"icons/icon-{n}.png"), "sizes": f"{n}x{n}", "type": "image/png",
+         "purpose": "any maskable" if n == 512 else "any"}
+        for n in (192, 512)
+    ]
+    icons.append({"src": url_for("static", filename="icons/icon.svg"), "sizes": "any", "type": "image/svg+xml"})
+    doc = {
+        "name": "שיעור בסנכרון · Shiur Sync",
+        "short_name": "שיעור בסנכרון",
+        "description": "שיעורים מוקלטים לצד טקסט המאמר · Recorded classes along their text",
+        "lang": "he",
+        "dir": "rtl",
+        "start_url": url_for("listener.index"),
+        "scope": "/",
+        "display": "standalone",
+        "background_color": "#fbf8f1",
+        "theme_color": "#7a3e12",
+        "icons": icons,
+    }
+    return Response(json.dumps(doc, ensure_ascii=False), content_type="application/manifest+json; charset=utf-8")
+
+
+@bp.route("/sw.js")
+def service_worker() -> Response:
+    """The service worker, served from the site root so its scope covers every page."""
+    resp = send_from_directory(current_app.static_folder or "", "sw.js", max_age=0)
+    resp.headers["Service-Worker-Allowed"] = "/"
+    return resp
 
 
 # --- files the player loads --------------------------------------------------------------------
@@ -150,7 +258,7 @@ def vtt(slug: str, name: str) -> Response:
 def words(slug: str) -> Response:
     rec = recording_or_404(slug)
     body = json.dumps(library.word_timings(_folder(rec)), separators=(",", ":"))
-    resp = Response(body, mimetype="application/json")
+    resp = Response(body, content_type="application/json; charset=utf-8")
     resp.headers["Cache-Control"] = "no-cache"
     return resp
 
@@ -162,6 +270,7 @@ def player_urls(rec: library.Recording) -> dict[str, str]:
         "passages": url_for("listener.vtt", slug=rec.slug, name="passages.vtt"),
         "paragraphs": url_for("listener.vtt", slug=rec.slug, name="paragraphs.vtt"),
         "words": url_for("listener.words", slug=rec.slug),
+        "keys": url_for("listener.search_keys", slug=rec.discourse_slug) if rec.discourse_slug else "",
     }
 
 

@@ -24,6 +24,12 @@ COLUMNS: dict[str, dict[str, str]] = {
         "audio_warning": "TEXT",
         # Counts saved edits; a save interrupted before its database commit is rolled back.
         "edit_version": "INTEGER NOT NULL DEFAULT 0",
+        # The audio's SHA-256 when it came in: duplicate uploads and the catalogue use it.
+        "audio_sha256": "TEXT",
+    },
+    "discourses": {
+        # The text's searchable form (the aligner's keys), so the library search never parses texts.
+        "search_text": "TEXT",
     },
 }
 
@@ -49,6 +55,10 @@ def apply(conn: sqlite3.Connection) -> list[str]:
                 added.append(f"{table}.{name}")
     if "recordings.owner_id" in added:
         assign_legacy_owners(conn)
+    conn.execute("CREATE INDEX IF NOT EXISTS recordings_audio_sha256 ON recordings (audio_sha256)")
+    from .library import fill_search_text
+
+    fill_search_text(conn)
     conn.commit()
     return added
 

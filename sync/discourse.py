@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import TextError
+from .hebrew import strip_bidi_controls
 
 MIN_PASSAGE_WORDS = 5
 TARGET_PASSAGE_WORDS = 22
@@ -175,20 +176,10 @@ def split_passages(tokens: list[str]) -> list[list[str]]:
     return _merge_short(chunks)
 
 
-BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
-"""LRM/RLM, embeddings/overrides and isolates: pasted in from word processors, invisible, and
-they reorder the text a player shows (an unclosed override flips everything after it) and split
-words the aligner should match."""
-
-
-def strip_bidi(text: str) -> str:
-    return BIDI_CONTROLS.sub("", text)
-
-
 def parse_discourse(text: str) -> Discourse:
     """Parse discourse text (already decoded) into paragraphs and passages; bidi control
     characters are dropped first."""
-    text = strip_bidi(text).replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
+    text = strip_bidi_controls(text).replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
     blocks = [b.strip() for b in re.split(r"\n\s*\n", text) if b.strip()]
     d = Discourse()
     body_started = False

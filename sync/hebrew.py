@@ -21,6 +21,17 @@ _NON_WORD = re.compile(r"[^\w]", re.UNICODE)
 _SPLIT = re.compile(r"[\s\u05be\-/]+")
 
 
+# Directional formatting characters (LRM/RLM, ALM, embeddings/overrides U+202A-E, isolates
+# U+2066-9). Whisper sometimes emits them around Hebrew; they are invisible, break search and copy,
+# and reorder text in whatever shows the file.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi_controls(text: str) -> str:
+    """Remove invisible bidi control characters, keeping everything else as it is."""
+    return _BIDI_CONTROLS.sub("", text)
+
+
 def strip_marks(text: str) -> str:
     """Remove niqqud and cantillation, keeping letters and punctuation."""
     text = unicodedata.normalize("NFD", text)

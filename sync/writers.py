@@ -29,8 +29,9 @@ import webvtt
 
 from . import __version__, atomic
 from .alignment import Alignment, Cue, cue_ids
-from .discourse import Discourse, Paragraph, strip_bidi
+from .discourse import Discourse, Paragraph
 from .errors import ShiurError
+from .hebrew import strip_bidi_controls
 from .transcript import Transcript
 
 CHAPTER_WORDS = 6
@@ -174,7 +175,7 @@ def alignment_document(result: SyncResult) -> dict[str, Any]:
     cues = ordered_cues(result.alignment)
     by_obj = {id(c): ident for ident, c in zip(cue_ids(cues), cues, strict=True)}
     d["cues"] = [
-        {"id": by_obj[id(c)], **cd, "text": strip_bidi(result.discourse.passage(c.passage_id).text)}
+        {"id": by_obj[id(c)], **cd, "text": strip_bidi_controls(result.discourse.passage(c.passage_id).text)}
         for c, cd in zip(result.alignment.cues, d["cues"], strict=True)
     ]
     d["passages"] = [
@@ -395,7 +396,7 @@ class CueText:
 def vtt_escape(text: str) -> str:
     """Escape a WebVTT cue payload: a raw "<" opens a tag and "&" an entity in every browser;
     bidi control characters are dropped (a discourse parsed here has none; an imported one may)."""
-    return strip_bidi(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return strip_bidi_controls(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def srt_timestamp(seconds: float) -> str:
@@ -405,7 +406,7 @@ def srt_timestamp(seconds: float) -> str:
 
 def _one_line(text: str) -> str:
     # A blank line ends an SRT/VTT cue, and "-->" inside a payload confuses parsers.
-    return " ".join(strip_bidi(text).split()).replace("-->", "->")
+    return " ".join(strip_bidi_controls(text).split()).replace("-->", "->")
 
 
 class _CueTextWriter(ResultWriter):
@@ -450,7 +451,7 @@ class WriteTXT(ResultWriter):
         if result.transcript is None:
             raise ValueError("no transcript to write")
         for s in result.transcript.segments:
-            line = " ".join(s.text.split())
+            line = " ".join(strip_bidi_controls(s.text).split())
             if line:
                 file.write(line + "\n")
 

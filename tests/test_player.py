@@ -292,3 +292,215 @@ def test_english_discourse_is_laid_out_left_to_right() -> None:
 def test_catalogue_is_in_the_main_navigation(client) -> None:
     page = client.get("/").get_data(as_text=True)
     assert 'href="/catalogue"' in page
+
+
+# --- issue 13: library counts, search, stored search form ----------------------------------------
+
+
+def test_library_counts_leave_out_drafts_and_agree_in_number(app: Flask, client: FlaskClient, synced: Any) -> None:
+    assert library.count_classes(0) == ("אין שיעורים", "no classes")
+    assert library.count_classes(1) == ("שיעור אחד", "1 class")
+    assert library.count_classes(2) == ("שני שיעורים", "2 classes")
+    assert library.count_classes(7) == ("7 שיעורים", "7 classes")
+    _add(app, synced, "שיעור ראשון", lecturer="הרב כהן")
+    _add(app, synced, "טיוטה", lecturer="הרב כהן", published=False)
+    html = client.get("/").get_data(as_text=True)
+    assert "1 שיעורים" not in html
+    assert '<p class="count" role="status">שיעור אחד · <bdi lang="en">1 class</bdi></p>' in html
+    # The discourse of the fixture has one published class (and a draft that is not counted).
+    assert "· שיעור אחד <bdi lang=\"en\">(1 class)</bdi>" in html
+    assert "(2 classes)" not in html
+    # The sample discourse, with none.
+    assert "· אין שיעורים <bdi lang=\"en\">(no classes)</bdi>" in html
+    conn = _conn(app)
+    did = library.add_discourse_file(conn, synced.text)
+    counts = {r["id"]: r["n_recordings"] for r in library.list_discourses(conn, include_unpublished=True)}
+    conn.close()
+    assert counts[did] == 2  # a signed-in lecturer sees the draft counted
+
+
+def test_library_search_looks_inside_the_text(app: Flask, client: FlaskClient, synced: Any) -> None:
+    _add(app, synced, 'ש"פ וילך', lecturer="הרב כהן")
+
+    def titles(query: str) -> list[str]:
+        html = client.get("/", query_string={"q": query}).get_data(as_text=True)
+        return re.findall(r'<h2><a href="/r/[^"]+">([^<]+)</a></h2>', html)
+
+    found = ['ש&#34;פ וילך']
+    assert titles("ההתחלקות") == found  # a word only in the discourse text (paragraph 3)
+    assert titles("הַהִתְחַלְּקוּת") == found  # with niqqud
+    assert titles("ההתחלקת") == found  # defective spelling
+    assert titles("נצבים היום") == found  # every word must be there, anywhere
+    assert titles("נצבים אבגדהו") == []
+    assert titles("ש״פ") == found  # gershayim matches the title's ASCII quote
+    assert titles('ש"פ') == found
+
+
+def test_search_form_is_stored_and_old_libraries_are_migrated(tmp_path: Path, app_config: dict[str, Any]) -> None:
+    import sqlite3
+
+    from player import create_app
+
+    lib = Path(app_config["LIBRARY_DIR"])
+    lib.mkdir(parents=True)
+    old = sqlite3.connect(app_config["DATABASE"])
+    old.execute("CREATE TABLE discourses (id INTEGER PRIMARY KEY, slug TEXT UNIQUE NOT NULL, title TEXT NOT NULL,"
+                " text TEXT NOT NULL, created_at TEXT NOT NULL DEFAULT (datetime('now')))")
+    old.execute("INSERT INTO discourses (slug, title, text) VALUES ('old', 'ישן', 'בראשית ברא אלהים את השמים')")
+    old.commit()
+    old.close()
+    app = create_app(app_config)
+    conn = _conn(app)
+    row = conn.execute("SELECT text, search_text FROM discourses WHERE slug = 'old'").fetchone()
+    assert row["text"] == "בראשית ברא אלהים את השמים"  # nothing lost
+    assert row["search_text"] == library.search_form(row["text"]) == " ברשת בר אלהמ את השממ "
+    new = library.add_discourse(conn, "ויאמר אלהים יהי אור")
+    stored = conn.execute("SELECT search_text FROM discourses WHERE id = ?", (new,)).fetchone()[0]
+    assert stored == library.search_form("ויאמר אלהים יהי אור")
+    conn.close()
+
+
+def test_library_page_reads_no_discourse_text(app: Flask, client: FlaskClient, synced: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _add(app, synced, "שיעור", lecturer="הרב כהן")
+    from player import db
+
+    statements: list[str] = []
+    real_connect = db.connect
+
+    def traced(path: str) -> Any:
+        conn = real_connect(path)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    def no_parsing(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("the library page parsed a discourse text")
+
+    monkeypatch.setattr(db, "connect", traced)
+    monkeypatch.setattr(library, "parse_discourse", no_parsing)
+    for q in ("", "ההתחלקות", "הרב"):
+        assert client.get("/", query_string={"q": q}).status_code == 200
+    reads_text = [s for s in statements if re.search(r"\bd\.\*|\bd\.text\b|SELECT \* FROM discourses|\btext\b,", s)]
+    assert statements and reads_text == []
+
+
+# --- issue 13: files, headers, exports -----------------------------------------------------------
+
+
+def test_favicon_manifest_and_service_worker(client: FlaskClient) -> None:
+    fav = client.get("/favicon.ico")
+    assert fav.status_code == 200 and fav.data[:4] == b"\x00\x00\x01\x00"  # an ICO header
+    m = client.get("/manifest.webmanifest")
+    assert m.headers["Content-Type"] == "application/manifest+json; charset=utf-8"
+    doc = m.get_json(force=True)
+    assert doc["display"] == "standalone" and doc["lang"] == "he" and doc["dir"] == "rtl"
+    for icon in doc["icons"]:
+        r = client.get(icon["src"])
+        assert r.status_code == 200, icon
+        if icon["type"] == "image/png":
+            n = int(icon["sizes"].split("x")[0])
+            assert r.data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(r.data[16:20], "big") == n
+    sw = client.get("/sw.js")
+    assert sw.status_code == 200 and "javascript" in sw.headers["Content-Type"]
+    assert sw.headers["Service-Worker-Allowed"] == "/" and b"shiur-classes" in sw.data
+    page = client.get("/").get_data(as_text=True)
+    assert 'rel="manifest"' in page and 'rel="icon"' in page
+
+
+def test_content_type_declares_the_charset_once(client: FlaskClient, recording: library.Recording) -> None:
+    slug = recording.slug
+    urls = ["/", f"/r/{slug}", f"/d/{recording.discourse_slug}", f"/d/{recording.discourse_slug}/keys.json",
+            f"/r/{slug}/passages.vtt", f"/r/{slug}/paragraphs.vtt", f"/r/{slug}/words.json", "/manifest.webmanifest",
+            "/static/shiur.css", "/static/player.js", "/sw.js"]
+    if "archivist.catalogue" in client.application.view_functions:
+        urls += [f"/r/{slug}/downloads", "/catalogue.csv", "/catalogue.json"]
+        urls += [f"/r/{slug}/download/{f}" for f in ("vtt", "chapters", "srt", "json")]
+    for url in urls:
+        r = client.get(url)
+        assert r.status_code == 200, url
+        ct = r.headers["Content-Type"]
+        assert ct.count("charset") <= 1, (url, ct)
+        if not ct.startswith(("image/", "audio/", "application/zip")):
+            assert ct.endswith("charset=utf-8"), (url, ct)
+
+
+def test_transcript_txt_has_no_bidi_controls(tmp_path: Path, synced: Any) -> None:
+    from sync.transcript import Segment, Transcript
+    from sync.writers import SyncResult, get_writer
+
+    segs = [Segment(0.0, 2.0, "\u202bשיר המעלות ממעמקים.\u202c"), Segment(2.0, 4.0, " \u200fקראתיך \u2067הוי'\u2069 ")]
+    result = SyncResult(synced.discourse, synced.alignment, Transcript(4.0, "he", segs), {})
+    path = get_writer("transcript.txt", tmp_path)(result)
+    assert path.read_text(encoding="utf-8") == "שיר המעלות ממעמקים.\nקראתיך הוי'\n"
+
+
+def _shiur(args: list[str], library_dir: Path) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "SHIUR_LIBRARY": str(library_dir)}
+    return subprocess.run([sys.executable, "-c", "from sync.cli import main; main()", *args], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_export_of_the_bundled_sample_exports_what_exists(app: Flask, tmp_path: Path) -> None:
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("espeak-ng is not installed (.ci/setup installs it): the bundled sample cannot be made")
+    from player.sample import make_sample_recording
+
+    lib = Path(app.config["LIBRARY_DIR"])
+    slug = make_sample_recording(app.config["DATABASE"], lib, Path(app.config["SAMPLE_TEXT"]))
+    res = _shiur(["export", slug, "-o", str(tmp_path / "out")], lib)
+    assert res.returncode == 0, res.stderr
+    written = sorted(p.name for p in (tmp_path / "out").iterdir())
+    assert written == sorted(f"{slug}-{n}" for n in ("passages.vtt", "paragraphs.vtt", "passages.srt", "full.json")) + [
+        f"{slug}.zip"]
+    assert f"wrote 5 files for {slug}" in res.stdout
+    assert "left out: transcript.txt (no transcript" in res.stderr
+    # Only the transcript asked for: nothing can be exported, which is an error (exit status 2).
+    res = _shiur(["export", slug, "-o", str(tmp_path / "none"), "-f", "txt"], lib)
+    assert res.returncode == 2 and "shiur: error:" in res.stderr and "nothing to export" in res.stderr
+
+
+# --- issue 13: player page, discourse page -------------------------------------------------------
+
+
+def test_pages_have_no_inline_scripts_or_handlers(client: FlaskClient, recording: library.Recording) -> None:
+    for url in ("/", f"/r/{recording.slug}", f"/d/{recording.discourse_slug}", "/d/mimaamakim-5725"):
+        html = client.get(url).get_data(as_text=True)
+        for tag in re.findall(r"<script\b[^>]*>", html):
+            assert "src=" in tag or 'type="application/json"' in tag, (url, tag)
+        assert not re.search(r"<script\b[^>]*>[^<]+</script>", html.replace('type="application/json"', "")), url
+        assert not re.search(r"\son[a-z]+\s*=", html), url
+
+
+def test_player_contents_panel_markup(client: FlaskClient, recording: library.Recording) -> None:
+    html = client.get(f"/r/{recording.slug}").get_data(as_text=True)
+    nav = html[html.index('<section class="panel" id="panel-toc"'):]
+    nav = nav[: nav.index("</section>")]
+    assert '<nav aria-labelledby="panel-toc-h">' in nav and '<ol class="toc">' in nav
+    items = re.findall(r'<li class="toc-item state-([a-z-]+)">\s*<a class="toc-link" href="#(p\d+)" data-p="p\d+">'
+                       r'.*?<span class="toc-time" dir="ltr">([^<]+)</span>', nav, re.S)
+    # The fixture: p1 read at 0.5 and explained, p2 read at 8.0, p3 read at 13.5.
+    assert items == [("explained", "p1", "0:00"), ("read", "p2", "0:08"), ("read", "p3", "0:13")]
+    assert "נקרא והוסבר" in nav and "read and explained" in nav
+
+
+def test_search_keys_for_the_player(client: FlaskClient, recording: library.Recording, synced: Any) -> None:
+    keys = client.get(f"/d/{recording.discourse_slug}/keys.json").get_json()
+    assert list(keys) == [p.id for p in synced.discourse.passages()]
+    p11 = synced.discourse.passage("p1.1")
+    assert keys["p1.1"].split(" ") == [library.search_key(t) or "_" for t in p11.tokens]
+    assert client.get("/d/nope/keys.json").status_code == 404
+
+
+def test_discourse_page_lists_every_class_per_paragraph(app: Flask, client: FlaskClient, synced: Any) -> None:
+    a = _add(app, synced, "שיעור א", lecturer="הרב כהן")
+    b = _add(app, synced, "שיעור ב", lecturer="הרב לוי")
+    _add(app, synced, "טיוטה", lecturer="הרב גרין", published=False)
+    html = client.get(f"/d/{a.discourse_slug}").get_data(as_text=True)
+    p2 = html[html.index('id="p2"'):html.index('id="p3"')]
+    links = re.findall(r'<li><a href="(/r/[^"]+)">([^<]+)</a>\s*<span class="at" dir="ltr">([^<]+)</span>', p2)
+    assert links == [(f"/r/{a.slug}?t=8.0", "הרב כהן", "0:08"), (f"/r/{b.slug}?t=8.0", "הרב לוי", "0:08")]
+    assert "הרב גרין" not in html  # drafts stay hidden from listeners
