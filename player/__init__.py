@@ -65,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["has_endpoint"] = lambda name: name in app.view_functions
     app.jinja_env.globals["count_classes"] = library.count_classes
     app.jinja_env.filters["isolate"] = listener.isolate
+    app.jinja_env.filters["bilingual"] = listener.bilingual
     # A moment in a class as the player's clock shows it (whole seconds, rounded down).
     app.jinja_env.filters["clock"] = lambda t: library.format_duration(int(t)) if t is not None else ""
 

@@ -19,6 +19,7 @@ from flask import (
     send_from_directory,
     url_for,
 )
+from markupsafe import Markup
 
 from . import library
 from .db import connect, get_db
@@ -47,6 +48,18 @@ FSI, PDI = "\u2068", "\u2069"
 
 def isolate(text: str) -> str:
     return f"{FSI}{text}{PDI}"
+
+
+BILINGUAL_SEPARATOR = " / "
+"""Messages are written "עברית. / English.": each half is set in its own <bdi>, so an English
+sentence's full stop stays at its end inside a right-to-left page (not ".password")."""
+
+
+def bilingual(text: str) -> Markup:
+    he, sep, en = str(text).partition(BILINGUAL_SEPARATOR)
+    if not sep:
+        return Markup("<bdi>{}</bdi>").format(he)
+    return Markup('<bdi lang="he">{}</bdi> / <bdi lang="en" dir="ltr">{}</bdi>').format(he, en)
 
 
 def static_version(name: str) -> str:

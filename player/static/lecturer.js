@@ -9,6 +9,20 @@
     return h ? h + ":" + mm : mm;
   }
 
+  // Messages come as "עברית. / English." (or "·" between): each half in its own <bdi>, so the
+  // English full stop stays at the end of its sentence in a right-to-left page.
+  function setMessage(el, msg) {
+    var parts = String(msg || "").split(/ (?:\/|·) /);
+    el.replaceChildren();
+    parts.forEach(function (part, i) {
+      if (i) el.append(" / ");
+      var b = document.createElement("bdi");
+      if (parts.length > 1) { b.lang = i ? "en" : "he"; if (i) b.dir = "ltr"; }
+      b.textContent = part;
+      el.append(b);
+    });
+  }
+
   // ---- upload form ----
   var dateInput = document.getElementById("recorded_on");
   var hebrew = document.getElementById("hebrew-date");
@@ -75,8 +89,8 @@
           box.id = "upload-errors";
           box.setAttribute("role", "alert");
           box.tabIndex = -1;
-          box.textContent = (data && data.error) ||
-            ("ההעלאה נכשלה (שגיאת שרת " + xhr.status + "). · The upload failed (server error " + xhr.status + ").");
+          setMessage(box, (data && data.error) ||
+            ("ההעלאה נכשלה (שגיאת שרת " + xhr.status + "). · The upload failed (server error " + xhr.status + ")."));
           feedback.replaceChildren(box);
         }
         showRefusal();
@@ -84,7 +98,7 @@
       xhr.addEventListener("error", function () {
         done();
         note.hidden = false;
-        note.textContent = "ההעלאה נכשלה (החיבור נותק). נסו שוב. · The upload failed (connection lost); try again.";
+        setMessage(note, "ההעלאה נכשלה (החיבור נותק). נסו שוב. · The upload failed (connection lost); try again.");
       });
       xhr.send(new FormData(form));
     });
@@ -113,7 +127,7 @@
     document.getElementById("job-failed").hidden = j.state !== "failed";
     var idle = document.getElementById("no-worker");
     if (idle) idle.hidden = j.worker_running !== false || DONE_STATES.indexOf(j.state) >= 0;
-    document.getElementById("job-error").textContent = j.error || "";
+    setMessage(document.getElementById("job-error"), j.error || "");
     review.dataset.state = j.state;
   }
 
@@ -181,7 +195,7 @@
 
   function say(msg) {
     var n = document.getElementById("notice");
-    if (n) { n.hidden = false; n.textContent = msg; } else { alert(msg); }
+    if (n) { n.hidden = false; setMessage(n, msg); } else { alert(msg); }
   }
 
   // The player's tracks get the cues of the files just written, so highlighting, the timeline
