@@ -98,7 +98,7 @@ def corrections(conn: sqlite3.Connection, recording_id: int) -> list[dict[str, A
         ):
             out.append({"kind": "edit", **{k: r[k] for k in r.keys()}})
     except sqlite3.OperationalError:
-        # The lecturer tables are created by H4's schema section; a bare library has none.
+        # The lecturer tables are created by the lecturer section of schema.sql; a bare library has none.
         pass
     return out
 

@@ -72,7 +72,7 @@ def static_version(name: str) -> str:
 
 
 def can_see_unpublished() -> bool:
-    """Signed-in lecturers and admins (H4's auth sets ``g.user``) see drafts too."""
+    """Signed-in lecturers and admins (auth sets ``g.user``) see drafts too."""
     return g.get("user") is not None
 
 
@@ -277,7 +277,7 @@ def words(slug: str) -> Response:
 
 
 def player_urls(rec: library.Recording) -> dict[str, str]:
-    """URLs the player script needs; H4's review page passes the same dict."""
+    """URLs the player script needs; the lecturer's review page passes the same dict."""
     return {
         "audio": url_for("listener.audio", slug=rec.slug),
         "passages": url_for("listener.vtt", slug=rec.slug, name="passages.vtt"),

@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS recordings (
     created_at TEXT NOT NULL DEFAULT (datetime('now'))
 );
 
--- ---- H4 lecturer: accounts, login throttling, background jobs, edit history ----
+-- ---- lecturers: accounts, login throttling, background jobs, edit history ----
 CREATE TABLE IF NOT EXISTS users (
     id INTEGER PRIMARY KEY,
     username TEXT UNIQUE NOT NULL COLLATE NOCASE,
@@ -85,4 +85,4 @@ CREATE TABLE IF NOT EXISTS workers (
     seen REAL NOT NULL,
     PRIMARY KEY (pid, host)
 );
--- ---- end H4 ----
+-- ---- end of the lecturer tables ----

@@ -352,7 +352,7 @@ def write_outputs(
     return [folder / name for name in files]
 
 
-# --- archivist formats (H5): SRT, plain transcript, full JSON, cue-text options ---------------
+# --- archivist formats: SRT, plain transcript, full JSON, cue-text options ---------------
 
 CUE_TEXT_WORDS = 8
 """Default number of words for the "first words" cue-text option."""

@@ -3,7 +3,7 @@
 // timings have loaded, everything runs in the browser.
 //
 // Reusable: ShiurPlayer.init(rootEl, {text: articleEl}) returns an object with seek(),
-// seekPassage(), on("passage"|"word"|"tap"|"ready", fn) and the audio element; H4's review screen
+// seekPassage(), on("passage"|"word"|"tap"|"ready", fn) and the audio element; the lecturer's review screen
 // builds on it. Pages that want manual setup put data-manual on the root. The listener's tools
 // (contents, search, share, reading settings, sleep timer) bind only where their markup exists.
 (function () {
