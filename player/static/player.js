@@ -993,11 +993,17 @@
 
   // --- share -------------------------------------------------------------------------------------
 
+  // Shared links read as the address bar shows them (Hebrew slugs, not %D7%A9...).
+  function pageLink() {
+    var path = location.pathname;
+    try { path = decodeURI(path); } catch (e) { /* malformed: keep it encoded */ }
+    return location.origin + path;
+  }
   Player.prototype.linkAt = function (t) {
-    return location.origin + location.pathname + "?t=" + Math.floor(t);
+    return pageLink() + "?t=" + Math.floor(t);
   };
   Player.prototype.linkTo = function (pid) {
-    return location.origin + location.pathname + "#" + pid;
+    return pageLink() + "#" + pid;
   };
 
   Player.prototype.copyLink = function (url, he, en) {
