@@ -85,12 +85,12 @@ class AlignParams:
     """Cost of a jump ahead in the text (a skip), whatever its length."""
     backward_jump_cost: float = 1.0
     """Cost of a jump back (a re-read), whatever its length."""
-    jump_cost_per_passage: float = 0.0
+    jump_cost_per_passage: float = 0.1
     """Extra cost of a jump per passage of distance (capped by ``jump_distance_cap``): lecturers
     move mostly forward and a little back, so a far look-alike needs clearly better evidence
     than the passage that comes next. Measured on gen-class-quotes and the look-alike
     simulations."""
-    jump_distance_cap: int = 0
+    jump_distance_cap: int = 40
     """Passages of distance beyond which a jump costs no more."""
     ambiguous_anchors: int = 4
     """A piece with at most this many anchors may be swapped for the same words' reading of
