@@ -86,7 +86,7 @@ def main() -> None:
             alignment = align(discourse, transcript)
             line += f"; align {time.perf_counter() - t0:.2f} s ({len(alignment.cues)} cues)"
             t0 = time.perf_counter()
-            align(discourse, transcript, audio=audio.samples, model=model)
+            align(discourse, transcript, audio=audio.samples)
             line += f", with audio refinement {time.perf_counter() - t0:.2f} s"
         print(line, flush=True)
     if total_audio:

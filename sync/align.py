@@ -149,8 +149,10 @@ class _PassageTime:
     after: float | None = None
     """End of the last word recognised before this passage in the same reading."""
     heard_before: float | None = None
-    """For a passage that opens a reading with its first word: end of the last word heard
-    (talk included) before that word."""
+    """For a passage that opens a reading: end of the last word heard (talk included) before
+    the reading's first matched word."""
+    first_heard: float = 0.0
+    """Start of the first word matched in this passage."""
 
 
 def _reading_times(
@@ -180,24 +182,28 @@ def _reading_times(
         # Trust "speech after the previous word opens this passage" only when that word closes
         # the previous passage; else unrecognised words of the previous passage may follow it.
         closes_previous = k >= 0 and js[k] == first - 1
+        # A passage opening the reading: the last word heard before it (talk) bounds it.
+        i0 = r.matches[0].i
+        heard_before = (words[i0 - 1].end if i0 > 0 else 0.0) if k < 0 else None
+        first_heard = start
         if j_a > first:
             # The opening words were not recognised: back off by their reading time, but not
-            # before the previous matched word ended.
-            floor = prev_end if prev_end is not None else max(0.0, start - prm.backoff_max_seconds)
+            # before the previous matched word (or the talk before the reading) ended.
+            floor = prev_end if prev_end is not None else heard_before
+            floor = max(0.0, start - prm.backoff_max_seconds) if floor is None else floor
             start = max(floor, start - sum(seq.chars[first:j_a]) * sec_per_char)
         end = token_time[pj[-1]][1]
         if pj[-1] < last:
-            k = bisect.bisect_right(js, pj[-1])
-            ceil = token_time[js[k]][0] if k < len(js) else end + prm.backoff_max_seconds
+            q = bisect.bisect_right(js, pj[-1])
+            ceil = token_time[js[q]][0] if q < len(js) else end + prm.backoff_max_seconds
             end = min(ceil, end + sum(seq.chars[pj[-1] + 1 : last + 1]) * sec_per_char)
         wt = {seq.token_in_passage[j]: token_time[j] for j in pj}
         sims = [token_sim[j] for j in pj]
         closing = prev_end if closes_previous else None
-        pt = _PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end)
-        if k < 0 and j_a == first:
-            i0 = r.matches[0].i
-            pt.heard_before = words[i0 - 1].end if i0 > 0 else 0.0
-        out.append(pt)
+        out.append(
+            _PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end, heard_before=heard_before,
+                         first_heard=first_heard)
+        )  # fmt: skip
     return out
 
 
@@ -255,16 +261,15 @@ def _snap_passage_start(
         if t is not None:
             return t
     first = seq.token_in_passage[seq.passage_first[pt.passage]]
-    if first in pt.words and pt.heard_before is not None:
+    if pt.heard_before is not None and pt.first_heard - pt.heard_before <= prm.opening_lookback:
         # A reading opens after talk (or silence): the voice starts after the last word heard
-        # before. Whisper may put the first word seconds late when it lost the words before it,
+        # before. Whisper may lose a verse's first words, or put its first word seconds late,
         # so look back to that word, and take the onset after the longest pause.
-        w_start, w_end = pt.words[first]
-        if w_start - pt.heard_before <= prm.opening_lookback:
-            lo = max(floor, pt.heard_before - prm.prev_end_margin)
-            t = onsets.longest_pause_onset(on, pauses, lo, w_end - prm.first_word_margin, prm.continuing_min_pause)
-            if t is not None:
-                return t
+        hi = first_word[1] - prm.first_word_margin if first_word else pt.first_heard + prm.ref_min_window
+        lo = max(floor, pt.heard_before - prm.prev_end_margin)
+        t = onsets.longest_pause_onset(on, pauses, lo, hi, prm.continuing_min_pause)
+        if t is not None:
+            return t
     if first in pt.words:
         w_start, w_end = pt.words[first]
         ref = max(w_start, w_end - seq.chars[seq.passage_first[pt.passage]] * sec_per_char * prm.first_word_rate_factor)
@@ -357,15 +362,13 @@ def align(
     transcript: Transcript,
     pins: Sequence[Pin] = (),
     audio: np.ndarray | None = None,
-    model: object | None = None,
     options: AlignOptions | None = None,
     params: AlignParams | None = None,
 ) -> Alignment:
     """Align ``transcript`` to ``discourse``.
 
     ``audio`` is the 16 kHz mono float32 signal; with it, passage starts are snapped to speech
-    onsets. ``model`` (a loaded WhisperModel) is not used yet: it is part of the signature for a
-    forced-alignment pass, which measured unnecessary on the corpus once starts snap to onsets.
+    onsets. No Whisper model is needed: re-aligning a cached transcript loads none.
     ``pins`` are the lecturer's corrections, honoured exactly; the rest is re-aligned around them.
     ``params`` are the tuning constants (:class:`sync.params.AlignParams`), for benches.
     """

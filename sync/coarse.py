@@ -142,20 +142,19 @@ def _fuzzy_hits(
         m = rf_process.cdist(block, vocab, scorer=Indel.normalized_similarity, dtype=np.uint8, score_cutoff=0,
                              processor=None, workers=1, score_multiplier=100)  # fmt: skip
         for q, row in zip(block, m, strict=True):
-            best = int(row.argmax())
-            score = int(row[best])
+            score = int(row.max())
             if score < cutoff:
                 continue
-            # The look-alike must be the clear best: two text words about as close are no anchor.
-            row[best] = 0
-            if int(row.max()) >= score - prm.fuzzy_margin * 100:
-                continue
-            w = vocab[best]
+            # Every text word about as close as the best is a candidate: the chain decides.
+            close = np.flatnonzero(row >= max(cutoff, score - prm.fuzzy_margin * 100))
             per_token: dict[int, float] = {}
-            for j, pos in index.exact[w]:
-                per_token.setdefault(j, pos)
+            for b in close:
+                for j, pos in index.exact[vocab[int(b)]]:
+                    per_token.setdefault(j, pos)
+            if len(per_token) > prm.max_seed_freq:
+                continue
             sim = score / 100
-            out[q] = (list(per_token.items()), sim * prm.fuzzy_weight * _idf(len(per_token), prm), sim)
+            out[q] = (sorted(per_token.items()), sim * prm.fuzzy_weight * _idf(len(per_token), prm), sim)
     return out
 
 
@@ -387,7 +386,26 @@ def coarse_align(
             ch.jumpable = reads_passage(ch)
     picked = select_chains(pieces, seq, prm)
     picked = _prefer_next(picked, pieces, seq, prm)
+    picked = _drop_leapt_quotes(picked, prm)
     return _drop_dangling(picked, seq, evidence, prm)
+
+
+def _drop_leapt_quotes(picked: list[Chain], prm: AlignParams) -> list[Chain]:
+    """A piece taken as going on past text the words in between might have read garbled, when
+    the reading then goes back into that very text, was a look-alike quoted in the talk (the
+    maamar's verse opening a later passage): the text in between is read after it, not
+    before. Kept when it has the evidence a jump needs (a passage read out of order)."""
+    out: list[Chain] = []
+    for k, ch in enumerate(picked):
+        prev = out[-1] if out else None
+        nxt = picked[k + 1] if k + 1 < len(picked) else None
+        if prev is not None and nxt is not None:
+            leapt = ch.j0 - prev.j1 - 1 > prm.continue_slack and is_continuation(prev, ch, prm)
+            back_into_gap = prev.j1 < nxt.j0 < ch.j0
+            if leapt and back_into_gap and not ch.jumpable:
+                continue
+        out.append(ch)
+    return out
 
 
 def _prefer_next(picked: list[Chain], pieces: list[Chain], seq: TextSeq, prm: AlignParams) -> list[Chain]:

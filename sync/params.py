@@ -42,7 +42,8 @@ class AlignParams:
     fuzzy_min_len: int = 4
     """...if both have at least this many letters (short words resemble everything)..."""
     fuzzy_margin: float = 0.08
-    """...and no other text word is within this similarity of the best one..."""
+    """...and to every other text word within this similarity of the best one (the chain
+    decides between them)..."""
     fuzzy_weight: float = 0.6
     """...weighing this fraction of an exact anchor."""
 

@@ -118,16 +118,8 @@ def align_transcript(
     audio: Audio | None = None,
     model: str | None = None,
 ) -> Alignment:
-    """Run the aligner; with audio, the model is loaded for the refinement pass."""
-    wm = load_model(model or _model_arg(transcript))[0] if audio is not None else None
-    return align(discourse, transcript, pins=pins, audio=audio.samples if audio is not None else None, model=wm)
-
-
-def _model_arg(transcript: Transcript) -> str | None:
-    label = transcript.model
-    if not label or label.startswith("bundled") or label.startswith("local:"):
-        return None
-    return label
+    """Run the aligner (``model`` is not needed: the aligner loads no Whisper model)."""
+    return align(discourse, transcript, pins=pins, audio=audio.samples if audio is not None else None)
 
 
 def _meta(
@@ -208,8 +200,6 @@ def sync_recording(
         audio_path, model, options, use_cache=use_cache, on_progress=on_progress, say=say, keep_audio=refine
     )
     timings = {"transcribe": tr.seconds, "transcribe_cpu": tr.cpu_seconds} if not tr.cached else {}
-    if tr.audio is not None:
-        load_model(model)  # loaded once per process; kept out of the alignment time below
     t0 = time.perf_counter()
     alignment = align_transcript(discourse, tr.transcript, pins, tr.audio, model)
     timings["align"] = time.perf_counter() - t0
