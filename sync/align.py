@@ -189,8 +189,7 @@ def _reading_times(
         if j_a > first:
             # The opening words were not recognised: back off by their reading time, but not
             # before the previous matched word (or the talk before the reading) ended.
-            floor = prev_end if prev_end is not None else heard_before
-            floor = max(0.0, start - prm.backoff_max_seconds) if floor is None else floor
+            floor = prev_end if prev_end is not None else max(0.0, start - prm.backoff_max_seconds)
             start = max(floor, start - sum(seq.chars[first:j_a]) * sec_per_char)
         end = token_time[pj[-1]][1]
         if pj[-1] < last:

@@ -386,7 +386,8 @@ def coarse_align(
             ch.jumpable = reads_passage(ch)
     picked = select_chains(pieces, seq, prm)
     picked = _prefer_next(picked, pieces, seq, prm)
-    picked = _drop_leapt_quotes(picked, prm)
+    if prm.drop_leapt_quotes:
+        picked = _drop_leapt_quotes(picked, prm)
     return _drop_dangling(picked, seq, evidence, prm)
 
 

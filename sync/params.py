@@ -98,6 +98,10 @@ class AlignParams:
     the passage that comes next (formulas that differ by a word)."""
     rival_share: float = 0.8
     """...when that reading scores at least this share of the picked one."""
+    drop_leapt_quotes: bool = True
+    """A piece taken as going on past talk, with the reading then going back into the text it
+    passed over, was a quote (the maamar's verse opening a later passage) unless it has a
+    jump's evidence. Measured on the simulated classes and tests/test_align_generalize.py."""
     dangling_share: float = 0.3
     """A reading that ends on the opening words of a passage never read on, covering less than
     this share of it, was the next passage's look-alike words in the talk that followed."""
