@@ -188,7 +188,7 @@ def _reading_times(
         first_heard = start
         if j_a > first:
             # The opening words were not recognised: back off by their reading time, but not
-            # before the previous matched word (or the talk before the reading) ended.
+            # before the previous matched word ended.
             floor = prev_end if prev_end is not None else max(0.0, start - prm.backoff_max_seconds)
             start = max(floor, start - sum(seq.chars[first:j_a]) * sec_per_char)
         end = token_time[pj[-1]][1]
