@@ -274,6 +274,11 @@ def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignPar
     ends: list[int] = []  # i1 of processed chains, ascending
     prefix_best: list[tuple[float, int]] = []  # running max of best over processed chains
     by_j1: dict[int, list[int]] = defaultdict(list)
+    # The same per passage the chain ends in: a jump's cost grows with its distance, so the
+    # best source is not always the best chain so far but may be one near the target.
+    near = seq is not None and prm.jump_cost_per_passage > 0
+    ends_in: dict[int, list[int]] = defaultdict(list)
+    best_in: dict[int, list[tuple[float, int]]] = defaultdict(list)
     best = [0.0] * len(chains)
     pred = [-1] * len(chains)
     for c in order:
@@ -286,10 +291,18 @@ def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignPar
         # A jump from the best earlier selection.
         k = bisect.bisect_left(ends, ch.i0)
         if k > 0 and ch.jumpable:
-            pb, pc = prefix_best[k - 1]
-            cost = _jump_cost(chains[pc], ch, seq, prm)
-            if pb + ch.score - cost > score:
-                score, back = pb + ch.score - cost, pc
+            sources = [prefix_best[k - 1]]
+            if near:
+                assert seq is not None
+                target = seq.passage_of[ch.j0]
+                for q in range(target - prm.jump_distance_cap, target + prm.jump_distance_cap + 1):
+                    kq = bisect.bisect_left(ends_in.get(q, ()), ch.i0)
+                    if kq > 0:
+                        sources.append(best_in[q][kq - 1])
+            for pb, pc in sources:
+                cand = pb + ch.score - _jump_cost(chains[pc], ch, seq, prm)
+                if cand > score:
+                    score, back = cand, pc
         # A continuation in the text.
         for j1 in range(ch.j0 - 1 - prm.max_gap_tokens, ch.j0 + prm.continue_slack):
             for p in by_j1.get(j1, ()):
@@ -304,6 +317,12 @@ def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignPar
             ends.append(ch.i1)
             prev = prefix_best[-1] if prefix_best else (-math.inf, -1)
             prefix_best.append(max(prev, (score, c)))
+            if near:
+                assert seq is not None
+                q = seq.passage_of[ch.j1]
+                prev_q = best_in[q][-1] if best_in[q] else (-math.inf, -1)
+                ends_in[q].append(ch.i1)
+                best_in[q].append(max(prev_q, (score, c)))
     last = max(range(len(chains)), key=lambda c: best[c])
     if best[last] == -math.inf:
         return []
