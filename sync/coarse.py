@@ -250,8 +250,12 @@ def is_continuation(prev: Chain, nxt: Chain, prm: AlignParams = DEFAULT) -> bool
     """Does ``nxt`` go on reading where ``prev`` stopped?
 
     Either it picks up right there (a few tokens of slack either way), or the tokens in between
-    could have been read, garbled, by the words in between: their numbers fit.
+    could have been read, garbled, by the words in between: their numbers fit. It must read on
+    past where ``prev`` ended: the same few words said again (a verse quoted over and over) are
+    no continuation, or each saying would add to the reading's score.
     """
+    if prm.continuation_must_advance and nxt.j1 <= prev.j1:
+        return False
     dj = nxt.j0 - prev.j1 - 1
     if -prm.continue_slack <= dj <= prm.continue_slack:
         return True

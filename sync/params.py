@@ -75,6 +75,10 @@ class AlignParams:
     """...and whose matched tokens are at least this share of the text span it covers."""
     continue_slack: int = 4
     """Tokens of slack either way for a piece to count as going on where the last one stopped."""
+    continuation_must_advance: bool = True
+    """A continuation ends later in the text than the piece it continues: the maamar's verse
+    quoted six times in one explanation was taken as six free steps of one reading and
+    outscored the real reading (look-alike simulations)."""
     max_gap_tokens: int = 40
     """Largest stretch of text that garbled words in between may have read (a continuation), and
     largest region the word DP aligns."""
