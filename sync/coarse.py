@@ -32,6 +32,11 @@ from . import hebrew
 from .params import DEFAULT, AlignParams
 from .textseq import TextSeq
 
+# Fuzzy similarities are computed as whole percents in a uint8 matrix, in blocks of at most this
+# many cells (a few MB, whatever the length of the class): units and memory, not tuning.
+PERCENT = 100
+MATRIX_CELLS = 2_000_000
+
 
 @dataclass(frozen=True)
 class Anchor:
@@ -134,26 +139,26 @@ def _fuzzy_hits(
     queries = [w for w in unknown if len(w) >= prm.fuzzy_min_len]
     if not vocab or not queries:
         return {}
-    cutoff = int(prm.fuzzy_anchor_sim * 100)
+    cutoff = int(prm.fuzzy_anchor_sim * PERCENT)
     out: dict[str, tuple[list[tuple[int, float]], float, float]] = {}
-    step = max(1, 2_000_000 // len(vocab))
+    step = max(1, MATRIX_CELLS // len(vocab))
     for k in range(0, len(queries), step):
         block = queries[k : k + step]
         m = rf_process.cdist(block, vocab, scorer=Indel.normalized_similarity, dtype=np.uint8, score_cutoff=0,
-                             processor=None, workers=1, score_multiplier=100)  # fmt: skip
+                             processor=None, workers=1, score_multiplier=PERCENT)  # fmt: skip
         for q, row in zip(block, m, strict=True):
             score = int(row.max())
             if score < cutoff:
                 continue
             # Every text word about as close as the best is a candidate: the chain decides.
-            close = np.flatnonzero(row >= max(cutoff, score - prm.fuzzy_margin * 100))
+            close = np.flatnonzero(row >= max(cutoff, score - prm.fuzzy_margin * PERCENT))
             per_token: dict[int, float] = {}
             for b in close:
                 for j, pos in index.exact[vocab[int(b)]]:
                     per_token.setdefault(j, pos)
             if len(per_token) > prm.max_seed_freq:
                 continue
-            sim = score / 100
+            sim = score / PERCENT
             out[q] = (sorted(per_token.items()), sim * prm.fuzzy_weight * _idf(len(per_token), prm), sim)
     return out
 
