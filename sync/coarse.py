@@ -347,8 +347,8 @@ def _jump_cost(prev: Chain, nxt: Chain, seq: TextSeq | None, prm: AlignParams) -
     """A skip ahead costs less than a re-read, and both more the further they go in the text."""
     cost = prm.forward_jump_cost if nxt.j0 > prev.j1 else prm.backward_jump_cost
     if seq is not None and prm.jump_cost_per_passage:
-        dist = abs(seq.passage_of[nxt.j0] - seq.passage_of[prev.j1])
-        cost += prm.jump_cost_per_passage * min(dist, prm.jump_distance_cap)
+        dist = abs(seq.passage_of[nxt.j0] - seq.passage_of[prev.j1]) - prm.jump_free_passages
+        cost += prm.jump_cost_per_passage * min(max(dist, 0), prm.jump_distance_cap)
     return cost
 
 

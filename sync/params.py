@@ -96,6 +96,10 @@ class AlignParams:
     move mostly forward and a little back, so a far look-alike needs clearly better evidence
     than the passage that comes next. Measured on gen-class-quotes and the look-alike
     simulations."""
+    jump_free_passages: int = 3
+    """Jumps of up to this many passages pay no distance cost (a verse read out of order, a
+    short skip): with 0, remix-gen1-long's swapped formula verse 23 was called skipped; 2 cost
+    the look-alike simulation seed 2 a passage start; 3 and 5 measured alike."""
     jump_distance_cap: int = 40
     """Passages of distance beyond which a jump costs no more."""
     ambiguous_anchors: int = 4
