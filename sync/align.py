@@ -16,7 +16,8 @@ off-text before the first reading), applies the lecturer's pins, and scores conf
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -279,6 +280,54 @@ def _snap_passage_start(
     return onsets.snap_start(pt.start, on, pauses, lo, hi, prm=prm)
 
 
+Forcer = Callable[[float, float, list[str], list[str]], "float | None"]
+"""``(t0, t1, before, after)``: where the first word of ``after`` starts when ``before`` then
+``after`` are read in the audio's [t0, t1) (:class:`sync.forced.WhisperForcer`)."""
+
+_SPOKEN_SPLIT = re.compile(r"[\s\u05be]+")
+
+
+def _spoken_words(text: str) -> list[str]:
+    return [w for w in (hebrew.token_core(t) for t in _SPOKEN_SPLIT.split(text)) if w]
+
+
+def _doubtful_opening(pt: _PassageTime, seq: TextSeq, prm: AlignParams) -> bool:
+    """The passage's first word was not heard as itself (missing, or only a look-alike)."""
+    if pt.filled or prm.forced_doubt_sim <= 0:
+        return False
+    first = seq.token_in_passage[seq.passage_first[pt.passage]]
+    if first not in pt.words or min(pt.words) != first or not pt.sims:
+        return True
+    return pt.sims[0] < prm.forced_doubt_sim
+
+
+def _forced_start(
+    pt: _PassageTime,
+    seq: TextSeq,
+    estimate: float,
+    on: np.ndarray,
+    pauses: np.ndarray,
+    floor: float,
+    forcer: Forcer,
+    prm: AlignParams,
+) -> float:
+    """Where a doubtful boundary of a word-by-word reading is, by forcing the end of the
+    previous passage and the start of this one through the recogniser."""
+    if not _doubtful_opening(pt, seq, prm):
+        return estimate
+    n = prm.forced_context_words
+    before = _spoken_words(seq.passages[pt.passage - 1].text)[-n:]
+    after = _spoken_words(seq.passages[pt.passage].text)[:n]
+    t = forcer(max(0.0, estimate - prm.forced_window), estimate + prm.forced_window, before, after)
+    if t is None:
+        return estimate
+    ref = t + prm.forced_offset
+    lo, hi = max(floor, ref - prm.slow_snap_reach), ref + prm.slow_snap_reach
+    a, b = np.searchsorted(on, lo, side="left"), np.searchsorted(on, hi, side="right")
+    cand = [(abs(x - ref), x) for x, g in zip(on[a:b], pauses[a:b], strict=True) if g >= prm.continuing_min_pause]
+    return float(min(cand)[1]) if cand else estimate
+
+
 def _word_by_word(
     group: list[_PassageTime], seq: TextSeq, on: np.ndarray, pauses: np.ndarray, prm: AlignParams
 ) -> bool:
@@ -363,6 +412,7 @@ def align(
     audio: np.ndarray | None = None,
     options: AlignOptions | None = None,
     params: AlignParams | None = None,
+    forcer: Forcer | None = None,
 ) -> Alignment:
     """Align ``transcript`` to ``discourse``.
 
@@ -370,6 +420,9 @@ def align(
     onsets. No Whisper model is needed: re-aligning a cached transcript loads none.
     ``pins`` are the lecturer's corrections, honoured exactly; the rest is re-aligned around them.
     ``params`` are the tuning constants (:class:`sync.params.AlignParams`), for benches.
+    ``forcer`` (e.g. :class:`sync.forced.WhisperForcer`) places doubtful boundaries of a
+    word-by-word reading by forced alignment; it is called only there, so it should load its
+    model lazily.
     """
     options = options or AlignOptions()
     prm = params or DEFAULT
@@ -417,6 +470,8 @@ def align(
             if env is not None:
                 floor = group[k - 1].start + prm.passage_min_gap if k > 0 else 0.0
                 start = _snap_passage_start(pt, seq, on, pauses, floor, sec_per_char, prm, slow)
+                if slow and forcer is not None and k > 0 and group[k - 1].passage == pt.passage - 1:
+                    start = _forced_start(pt, seq, start, on, pauses, floor, forcer, prm)
             wt = [WordTiming(i, round(s, 3), round(e, 3)) for i, (s, e) in sorted(pt.words.items())]
             start = min(max(start, 0.0), duration)
             end = min(max(pt.end, start), duration)

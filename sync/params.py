@@ -231,6 +231,21 @@ class AlignParams:
     (gen1-reading-p)..."""
     slow_snap_reach: float = 0.9
     """...searched this far either way."""
+    forced_doubt_sim: float = 0.8
+    """In a word-by-word reading, a passage whose first word was not matched, or matched with
+    less similarity than this, has a doubtful boundary (gen1-reading-p: a verse's first word
+    heard as the previous verse's last): it is placed by forcing the text through the Whisper
+    model (:mod:`sync.forced`), when the caller gives one. A plene spelling of the word matches
+    at 0.85, so most boundaries are not forced (gen1-reading-p: 12 of 30; each forcing is one
+    30-s encoder pass). 0 = never force."""
+    forced_window: float = 4.0
+    """The forced window runs this long (s) either side of the onset-snapped estimate..."""
+    forced_context_words: int = 2
+    """...and holds the previous passage's last and this passage's first this many words."""
+    forced_offset: float = 0.8
+    """Whisper's forced word starts in a slow reading lie 0.4-1.2 s before the voice
+    (gen1-reading-p, all 30 boundaries forced: median 0.86 s); the passage opens at the onset
+    nearest the forced start plus this (s), searched ``slow_snap_reach`` either way."""
     opening_lookback: float = 4.0
     """A reading's first word heard at most this long after the last word before it (talk)
     opens at the longest pause in between: Whisper put gen-class-quotes' verse 35 2.5 s late

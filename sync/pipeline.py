@@ -17,6 +17,7 @@ from .align import align
 from .alignment import Alignment, Pin
 from .audio import Audio, load_audio, sha256_file
 from .discourse import Discourse, load_discourse
+from .forced import WhisperForcer
 from .transcribe import TranscribeOptions, language_option, load_model, transcribe_all, vocabulary_hints
 from .transcript import Transcript
 from .writers import DEFAULT_OUTPUTS, SyncResult, write_outputs
@@ -118,8 +119,11 @@ def align_transcript(
     audio: Audio | None = None,
     model: str | None = None,
 ) -> Alignment:
-    """Run the aligner (``model`` is not needed: the aligner loads no Whisper model)."""
-    return align(discourse, transcript, pins=pins, audio=audio.samples if audio is not None else None)
+    """Run the aligner. ``model`` is loaded only if a word-by-word reading has a doubtful
+    boundary to force (:mod:`sync.forced`); a plain re-alignment loads none."""
+    samples = audio.samples if audio is not None else None
+    forcer = WhisperForcer(samples, model) if samples is not None else None
+    return align(discourse, transcript, pins=pins, audio=samples, forcer=forcer)
 
 
 def _meta(
