@@ -318,7 +318,7 @@ def _forced_start(
     n = prm.forced_context_words
     before = _spoken_words(seq.passages[pt.passage - 1].text)[-n:]
     after = _spoken_words(seq.passages[pt.passage].text)[:n]
-    t = forcer(max(0.0, estimate - prm.forced_window), estimate + prm.forced_window, before, after)
+    t = forcer(max(0.0, estimate - prm.forced_window), estimate + prm.forced_window_after, before, after)
     if t is None:
         return estimate
     ref = t + prm.forced_offset

@@ -237,9 +237,13 @@ class AlignParams:
     heard as the previous verse's last): it is placed by forcing the text through the Whisper
     model (:mod:`sync.forced`), when the caller gives one. A plene spelling of the word matches
     at 0.85, so most boundaries are not forced (gen1-reading-p: 12 of 30; each forcing is one
-    30-s encoder pass). 0 = never force."""
+    encoder pass over the window, about 0.25 s). 0 = never force."""
     forced_window: float = 4.0
-    """The forced window runs this long (s) either side of the onset-snapped estimate..."""
+    """The forced window starts this long (s) before the onset-snapped estimate..."""
+    forced_window_after: float = 7.0
+    """...and ends this long after it: an estimate a word or two early (gen1-reading-p verse 8:
+    2.6 s) must still hold the passage's first words (4 s after measured the same on the other
+    boundaries, and lost verse 8's second word)."""
     forced_context_words: int = 2
     """...and holds the previous passage's last and this passage's first this many words."""
     forced_offset: float = 0.8
