@@ -86,9 +86,18 @@ def _kw(params: Any) -> dict[str, Any]:
     return {} if params is None else {"params": params}
 
 
-def corpus_rows(names: list[str], params: Any, scorer: Any) -> list[dict[str, Any]]:
+def _force(forcer: Any) -> dict[str, Any]:
+    return {} if forcer is None else {"forcer": forcer}
+
+
+def corpus_rows(names: list[str], params: Any, scorer: Any, no_force: bool = False) -> list[dict[str, Any]]:
     from sync.audio import load_audio
     from sync.pipeline import options_for, transcribe_file
+
+    try:
+        from sync.forced import WhisperForcer
+    except ImportError:  # an aligner from before forced alignment
+        no_force = True
 
     rows = []
     for name in names:
@@ -96,13 +105,15 @@ def corpus_rows(names: list[str], params: Any, scorer: Any) -> list[dict[str, An
         discourse = load_discourse(case / "text.txt")
         tr = transcribe_file(case / "audio.ogg", None, options_for("he", discourse=discourse), use_cache=True)
         audio = load_audio(case / "audio.ogg")
+        forcer = WhisperForcer(audio.samples) if not no_force else None
         t0 = time.perf_counter()
-        alignment = align(discourse, tr.transcript, audio=audio.samples, **_kw(params))
+        alignment = align(discourse, tr.transcript, audio=audio.samples, **_kw(params), **_force(forcer))
         secs = time.perf_counter() - t0
         outdir = OUT / name
         write_outputs(SyncResult(discourse, alignment, tr.transcript), outdir, ["paragraphs.vtt"])
         res = scorer.score(case, outdir / "paragraphs.vtt")
-        rows.append({"case": name, "kind": "corpus", "align_s": secs, "cached": tr.cached, **res})
+        forced = forcer.calls if forcer is not None else 0
+        rows.append({"case": name, "kind": "corpus", "align_s": secs, "forced": forced, "cached": tr.cached, **res})
     return rows
 
 
@@ -165,7 +176,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         tag = "tuned" if r["case"] in TUNED else "held-out"
         cells = " ".join(f"{fmt(r[k], nd):>7s}" for k, _, nd in COLUMNS)
         met = ("met" if targets_met(r) else "MISSED") if r["kind"] == "corpus" else ""
-        print(f"{r['case']:26s} {tag:8s} {cells}  {r['align_s']:7.2f}  {met}")
+        forced = f"  forced {r['forced']}" if r.get("forced") else ""
+        print(f"{r['case']:26s} {tag:8s} {cells}  {r['align_s']:7.2f}  {met}{forced}")
     for kind in ("corpus", "sim"):
         for tag in ("tuned", "held-out"):
             sel = [r for r in rows if r["kind"] == kind and (r["case"] in TUNED) == (tag == "tuned")]
@@ -184,6 +196,7 @@ def main() -> None:
     ap.add_argument("--no-sim", action="store_true", help="corpus cases only")
     ap.add_argument("--no-corpus", action="store_true", help="simulated cases only")
     ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE", help="override an AlignParams field")
+    ap.add_argument("--no-force", action="store_true", help="give the aligner no Whisper forced aligner")
     ap.add_argument("--json", action="store_true", help="print the rows as JSON too")
     a = ap.parse_args()
     scorer = load_scorer()
@@ -193,7 +206,7 @@ def main() -> None:
         if not (CORPUS / "cases").is_dir():
             sys.exit(f"generalize: corpus not found at {CORPUS} (../shared next to the checkout)")
         names = a.cases or sorted(p.name for p in (CORPUS / "cases").iterdir() if p.is_dir())
-        rows += corpus_rows(names, params, scorer)
+        rows += corpus_rows(names, params, scorer, a.no_force)
     if not a.no_sim:
         rows += sim_rows(params, scorer)
     print_table(rows)

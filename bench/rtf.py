@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 from sync.align import align  # noqa: E402
 from sync.audio import load_audio  # noqa: E402
 from sync.discourse import load_discourse  # noqa: E402
+from sync.forced import WhisperForcer  # noqa: E402
 from sync.transcribe import TranscribeOptions, load_model, transcribe_all  # noqa: E402
 
 
@@ -86,8 +87,13 @@ def main() -> None:
             alignment = align(discourse, transcript)
             line += f"; align {time.perf_counter() - t0:.2f} s ({len(alignment.cues)} cues)"
             t0 = time.perf_counter()
-            align(discourse, transcript, audio=audio.samples, model=model)
+            align(discourse, transcript, audio=audio.samples)
             line += f", with audio refinement {time.perf_counter() - t0:.2f} s"
+            # As the pipeline runs it: doubtful word-by-word boundaries forced through the model.
+            forcer = WhisperForcer(audio.samples, args.model)
+            t0 = time.perf_counter()
+            align(discourse, transcript, audio=audio.samples, forcer=forcer)
+            line += f", with forced boundaries {time.perf_counter() - t0:.2f} s ({forcer.calls} forced)"
         print(line, flush=True)
     if total_audio:
         settings = f"batch_size={opts.batch_size}, beam_size={opts.beam_size}"

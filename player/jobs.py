@@ -314,7 +314,7 @@ def _align(discourse: Any, transcript: Any, pins: list[Any], samples: Any, model
 
     # The model is only handed on when it is already loaded: re-aligning never pays for loading it.
     try:
-        return align(discourse, transcript, pins=pins, audio=samples, model=model)
+        return align(discourse, transcript, pins=pins, audio=samples)
     except NotImplementedError as e:
         raise JobError(f"the aligner is not available in this version ({e})") from None
 

@@ -16,7 +16,8 @@ off-text before the first reading), applies the lecturer's pins, and scores conf
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -149,8 +150,10 @@ class _PassageTime:
     after: float | None = None
     """End of the last word recognised before this passage in the same reading."""
     heard_before: float | None = None
-    """For a passage that opens a reading with its first word: end of the last word heard
-    (talk included) before that word."""
+    """For a passage that opens a reading: end of the last word heard (talk included) before
+    the reading's first matched word."""
+    first_heard: float = 0.0
+    """Start of the first word matched in this passage."""
 
 
 def _reading_times(
@@ -180,6 +183,10 @@ def _reading_times(
         # Trust "speech after the previous word opens this passage" only when that word closes
         # the previous passage; else unrecognised words of the previous passage may follow it.
         closes_previous = k >= 0 and js[k] == first - 1
+        # A passage opening the reading: the last word heard before it (talk) bounds it.
+        i0 = r.matches[0].i
+        heard_before = (words[i0 - 1].end if i0 > 0 else 0.0) if k < 0 else None
+        first_heard = start
         if j_a > first:
             # The opening words were not recognised: back off by their reading time, but not
             # before the previous matched word ended.
@@ -187,17 +194,16 @@ def _reading_times(
             start = max(floor, start - sum(seq.chars[first:j_a]) * sec_per_char)
         end = token_time[pj[-1]][1]
         if pj[-1] < last:
-            k = bisect.bisect_right(js, pj[-1])
-            ceil = token_time[js[k]][0] if k < len(js) else end + prm.backoff_max_seconds
+            q = bisect.bisect_right(js, pj[-1])
+            ceil = token_time[js[q]][0] if q < len(js) else end + prm.backoff_max_seconds
             end = min(ceil, end + sum(seq.chars[pj[-1] + 1 : last + 1]) * sec_per_char)
         wt = {seq.token_in_passage[j]: token_time[j] for j in pj}
         sims = [token_sim[j] for j in pj]
         closing = prev_end if closes_previous else None
-        pt = _PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end)
-        if k < 0 and j_a == first:
-            i0 = r.matches[0].i
-            pt.heard_before = words[i0 - 1].end if i0 > 0 else 0.0
-        out.append(pt)
+        out.append(
+            _PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end, heard_before=heard_before,
+                         first_heard=first_heard)
+        )  # fmt: skip
     return out
 
 
@@ -255,16 +261,15 @@ def _snap_passage_start(
         if t is not None:
             return t
     first = seq.token_in_passage[seq.passage_first[pt.passage]]
-    if first in pt.words and pt.heard_before is not None:
+    if pt.heard_before is not None and pt.first_heard - pt.heard_before <= prm.opening_lookback:
         # A reading opens after talk (or silence): the voice starts after the last word heard
-        # before. Whisper may put the first word seconds late when it lost the words before it,
+        # before. Whisper may lose a verse's first words, or put its first word seconds late,
         # so look back to that word, and take the onset after the longest pause.
-        w_start, w_end = pt.words[first]
-        if w_start - pt.heard_before <= prm.opening_lookback:
-            lo = max(floor, pt.heard_before - prm.prev_end_margin)
-            t = onsets.longest_pause_onset(on, pauses, lo, w_end - prm.first_word_margin, prm.continuing_min_pause)
-            if t is not None:
-                return t
+        hi = first_word[1] - prm.first_word_margin if first_word else pt.first_heard + prm.ref_min_window
+        lo = max(floor, pt.heard_before - prm.prev_end_margin)
+        t = onsets.longest_pause_onset(on, pauses, lo, hi, prm.continuing_min_pause)
+        if t is not None:
+            return t
     if first in pt.words:
         w_start, w_end = pt.words[first]
         ref = max(w_start, w_end - seq.chars[seq.passage_first[pt.passage]] * sec_per_char * prm.first_word_rate_factor)
@@ -273,6 +278,54 @@ def _snap_passage_start(
         return onsets.snap_start(ref, on, pauses, lo, hi, prm=prm)
     lo, hi = max(floor, pt.start - prm.snap_start_before), pt.start + prm.snap_window
     return onsets.snap_start(pt.start, on, pauses, lo, hi, prm=prm)
+
+
+Forcer = Callable[[float, float, list[str], list[str]], "float | None"]
+"""``(t0, t1, before, after)``: where the first word of ``after`` starts when ``before`` then
+``after`` are read in the audio's [t0, t1) (:class:`sync.forced.WhisperForcer`)."""
+
+_SPOKEN_SPLIT = re.compile(r"[\s\u05be]+")
+
+
+def _spoken_words(text: str) -> list[str]:
+    return [w for w in (hebrew.token_core(t) for t in _SPOKEN_SPLIT.split(text)) if w]
+
+
+def _doubtful_opening(pt: _PassageTime, seq: TextSeq, prm: AlignParams) -> bool:
+    """The passage's first word was not heard as itself (missing, or only a look-alike)."""
+    if pt.filled or prm.forced_doubt_sim <= 0:
+        return False
+    first = seq.token_in_passage[seq.passage_first[pt.passage]]
+    if first not in pt.words or min(pt.words) != first or not pt.sims:
+        return True
+    return pt.sims[0] < prm.forced_doubt_sim
+
+
+def _forced_start(
+    pt: _PassageTime,
+    seq: TextSeq,
+    estimate: float,
+    on: np.ndarray,
+    pauses: np.ndarray,
+    floor: float,
+    forcer: Forcer,
+    prm: AlignParams,
+) -> float:
+    """Where a doubtful boundary of a word-by-word reading is, by forcing the end of the
+    previous passage and the start of this one through the recogniser."""
+    if not _doubtful_opening(pt, seq, prm):
+        return estimate
+    n = prm.forced_context_words
+    before = _spoken_words(seq.passages[pt.passage - 1].text)[-n:]
+    after = _spoken_words(seq.passages[pt.passage].text)[:n]
+    t = forcer(max(0.0, estimate - prm.forced_window), estimate + prm.forced_window_after, before, after)
+    if t is None:
+        return estimate
+    ref = t + prm.forced_offset
+    lo, hi = max(floor, ref - prm.slow_snap_reach), ref + prm.slow_snap_reach
+    a, b = np.searchsorted(on, lo, side="left"), np.searchsorted(on, hi, side="right")
+    cand = [(abs(x - ref), x) for x, g in zip(on[a:b], pauses[a:b], strict=True) if g >= prm.continuing_min_pause]
+    return float(min(cand)[1]) if cand else estimate
 
 
 def _word_by_word(
@@ -357,17 +410,19 @@ def align(
     transcript: Transcript,
     pins: Sequence[Pin] = (),
     audio: np.ndarray | None = None,
-    model: object | None = None,
     options: AlignOptions | None = None,
     params: AlignParams | None = None,
+    forcer: Forcer | None = None,
 ) -> Alignment:
     """Align ``transcript`` to ``discourse``.
 
     ``audio`` is the 16 kHz mono float32 signal; with it, passage starts are snapped to speech
-    onsets. ``model`` (a loaded WhisperModel) is not used yet: it is part of the signature for a
-    forced-alignment pass, which measured unnecessary on the corpus once starts snap to onsets.
+    onsets. No Whisper model is needed: re-aligning a cached transcript loads none.
     ``pins`` are the lecturer's corrections, honoured exactly; the rest is re-aligned around them.
     ``params`` are the tuning constants (:class:`sync.params.AlignParams`), for benches.
+    ``forcer`` (e.g. :class:`sync.forced.WhisperForcer`) places doubtful boundaries of a
+    word-by-word reading by forced alignment; it is called only there, so it should load its
+    model lazily.
     """
     options = options or AlignOptions()
     prm = params or DEFAULT
@@ -415,6 +470,8 @@ def align(
             if env is not None:
                 floor = group[k - 1].start + prm.passage_min_gap if k > 0 else 0.0
                 start = _snap_passage_start(pt, seq, on, pauses, floor, sec_per_char, prm, slow)
+                if slow and forcer is not None and k > 0 and group[k - 1].passage == pt.passage - 1:
+                    start = _forced_start(pt, seq, start, on, pauses, floor, forcer, prm)
             wt = [WordTiming(i, round(s, 3), round(e, 3)) for i, (s, e) in sorted(pt.words.items())]
             start = min(max(start, 0.0), duration)
             end = min(max(pt.end, start), duration)

@@ -32,6 +32,11 @@ from . import hebrew
 from .params import DEFAULT, AlignParams
 from .textseq import TextSeq
 
+# Fuzzy similarities are computed as whole percents in a uint8 matrix, in blocks of at most this
+# many cells (a few MB, whatever the length of the class): units and memory, not tuning.
+PERCENT = 100
+MATRIX_CELLS = 2_000_000
+
 
 @dataclass(frozen=True)
 class Anchor:
@@ -134,28 +139,27 @@ def _fuzzy_hits(
     queries = [w for w in unknown if len(w) >= prm.fuzzy_min_len]
     if not vocab or not queries:
         return {}
-    cutoff = int(prm.fuzzy_anchor_sim * 100)
+    cutoff = int(prm.fuzzy_anchor_sim * PERCENT)
     out: dict[str, tuple[list[tuple[int, float]], float, float]] = {}
-    step = max(1, 2_000_000 // len(vocab))
+    step = max(1, MATRIX_CELLS // len(vocab))
     for k in range(0, len(queries), step):
         block = queries[k : k + step]
         m = rf_process.cdist(block, vocab, scorer=Indel.normalized_similarity, dtype=np.uint8, score_cutoff=0,
-                             processor=None, workers=1, score_multiplier=100)  # fmt: skip
+                             processor=None, workers=1, score_multiplier=PERCENT)  # fmt: skip
         for q, row in zip(block, m, strict=True):
-            best = int(row.argmax())
-            score = int(row[best])
+            score = int(row.max())
             if score < cutoff:
                 continue
-            # The look-alike must be the clear best: two text words about as close are no anchor.
-            row[best] = 0
-            if int(row.max()) >= score - prm.fuzzy_margin * 100:
-                continue
-            w = vocab[best]
+            # Every text word about as close as the best is a candidate: the chain decides.
+            close = np.flatnonzero(row >= max(cutoff, score - prm.fuzzy_margin * PERCENT))
             per_token: dict[int, float] = {}
-            for j, pos in index.exact[w]:
-                per_token.setdefault(j, pos)
-            sim = score / 100
-            out[q] = (list(per_token.items()), sim * prm.fuzzy_weight * _idf(len(per_token), prm), sim)
+            for b in close:
+                for j, pos in index.exact[vocab[int(b)]]:
+                    per_token.setdefault(j, pos)
+            if len(per_token) > prm.max_seed_freq:
+                continue
+            sim = score / PERCENT
+            out[q] = (sorted(per_token.items()), sim * prm.fuzzy_weight * _idf(len(per_token), prm), sim)
     return out
 
 
@@ -251,8 +255,12 @@ def is_continuation(prev: Chain, nxt: Chain, prm: AlignParams = DEFAULT) -> bool
     """Does ``nxt`` go on reading where ``prev`` stopped?
 
     Either it picks up right there (a few tokens of slack either way), or the tokens in between
-    could have been read, garbled, by the words in between: their numbers fit.
+    could have been read, garbled, by the words in between: their numbers fit. It must read on
+    past where ``prev`` ended: the same few words said again (a verse quoted over and over) are
+    no continuation, or each saying would add to the reading's score.
     """
+    if prm.continuation_must_advance and nxt.j1 <= prev.j1:
+        return False
     dj = nxt.j0 - prev.j1 - 1
     if -prm.continue_slack <= dj <= prm.continue_slack:
         return True
@@ -275,6 +283,11 @@ def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignPar
     ends: list[int] = []  # i1 of processed chains, ascending
     prefix_best: list[tuple[float, int]] = []  # running max of best over processed chains
     by_j1: dict[int, list[int]] = defaultdict(list)
+    # The same per passage the chain ends in: a jump's cost grows with its distance, so the
+    # best source is not always the best chain so far but may be one near the target.
+    near = seq is not None and prm.jump_cost_per_passage > 0
+    ends_in: dict[int, list[int]] = defaultdict(list)
+    best_in: dict[int, list[tuple[float, int]]] = defaultdict(list)
     best = [0.0] * len(chains)
     pred = [-1] * len(chains)
     for c in order:
@@ -287,10 +300,18 @@ def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignPar
         # A jump from the best earlier selection.
         k = bisect.bisect_left(ends, ch.i0)
         if k > 0 and ch.jumpable:
-            pb, pc = prefix_best[k - 1]
-            cost = _jump_cost(chains[pc], ch, seq, prm)
-            if pb + ch.score - cost > score:
-                score, back = pb + ch.score - cost, pc
+            sources = [prefix_best[k - 1]]
+            if near:
+                assert seq is not None
+                target = seq.passage_of[ch.j0]
+                for q in range(target - prm.jump_distance_cap, target + prm.jump_distance_cap + 1):
+                    kq = bisect.bisect_left(ends_in.get(q, ()), ch.i0)
+                    if kq > 0:
+                        sources.append(best_in[q][kq - 1])
+            for pb, pc in sources:
+                cand = pb + ch.score - _jump_cost(chains[pc], ch, seq, prm)
+                if cand > score:
+                    score, back = cand, pc
         # A continuation in the text.
         for j1 in range(ch.j0 - 1 - prm.max_gap_tokens, ch.j0 + prm.continue_slack):
             for p in by_j1.get(j1, ()):
@@ -305,6 +326,12 @@ def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignPar
             ends.append(ch.i1)
             prev = prefix_best[-1] if prefix_best else (-math.inf, -1)
             prefix_best.append(max(prev, (score, c)))
+            if near:
+                assert seq is not None
+                q = seq.passage_of[ch.j1]
+                prev_q = best_in[q][-1] if best_in[q] else (-math.inf, -1)
+                ends_in[q].append(ch.i1)
+                best_in[q].append(max(prev_q, (score, c)))
     last = max(range(len(chains)), key=lambda c: best[c])
     if best[last] == -math.inf:
         return []
@@ -320,8 +347,8 @@ def _jump_cost(prev: Chain, nxt: Chain, seq: TextSeq | None, prm: AlignParams) -
     """A skip ahead costs less than a re-read, and both more the further they go in the text."""
     cost = prm.forward_jump_cost if nxt.j0 > prev.j1 else prm.backward_jump_cost
     if seq is not None and prm.jump_cost_per_passage:
-        dist = abs(seq.passage_of[nxt.j0] - seq.passage_of[prev.j1])
-        cost += prm.jump_cost_per_passage * min(dist, prm.jump_distance_cap)
+        dist = abs(seq.passage_of[nxt.j0] - seq.passage_of[prev.j1]) - prm.jump_free_passages
+        cost += prm.jump_cost_per_passage * min(max(dist, 0), prm.jump_distance_cap)
     return cost
 
 
@@ -387,7 +414,27 @@ def coarse_align(
             ch.jumpable = reads_passage(ch)
     picked = select_chains(pieces, seq, prm)
     picked = _prefer_next(picked, pieces, seq, prm)
+    if prm.drop_leapt_quotes:
+        picked = _drop_leapt_quotes(picked, prm)
     return _drop_dangling(picked, seq, evidence, prm)
+
+
+def _drop_leapt_quotes(picked: list[Chain], prm: AlignParams) -> list[Chain]:
+    """A piece taken as going on past text the words in between might have read garbled, when
+    the reading then goes back into that very text, was a look-alike quoted in the talk (the
+    maamar's verse opening a later passage): the text in between is read after it, not
+    before. Kept when it has the evidence a jump needs (a passage read out of order)."""
+    out: list[Chain] = []
+    for k, ch in enumerate(picked):
+        prev = out[-1] if out else None
+        nxt = picked[k + 1] if k + 1 < len(picked) else None
+        if prev is not None and nxt is not None:
+            leapt = ch.j0 - prev.j1 - 1 > prm.continue_slack and is_continuation(prev, ch, prm)
+            back_into_gap = prev.j1 < nxt.j0 < ch.j0
+            if leapt and back_into_gap and not ch.jumpable:
+                continue
+        out.append(ch)
+    return out
 
 
 def _prefer_next(picked: list[Chain], pieces: list[Chain], seq: TextSeq, prm: AlignParams) -> list[Chain]:

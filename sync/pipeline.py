@@ -17,6 +17,7 @@ from .align import align
 from .alignment import Alignment, Pin
 from .audio import Audio, load_audio, sha256_file
 from .discourse import Discourse, load_discourse
+from .forced import WhisperForcer
 from .transcribe import TranscribeOptions, language_option, load_model, transcribe_all, vocabulary_hints
 from .transcript import Transcript
 from .writers import DEFAULT_OUTPUTS, SyncResult, write_outputs
@@ -118,16 +119,11 @@ def align_transcript(
     audio: Audio | None = None,
     model: str | None = None,
 ) -> Alignment:
-    """Run the aligner; with audio, the model is loaded for the refinement pass."""
-    wm = load_model(model or _model_arg(transcript))[0] if audio is not None else None
-    return align(discourse, transcript, pins=pins, audio=audio.samples if audio is not None else None, model=wm)
-
-
-def _model_arg(transcript: Transcript) -> str | None:
-    label = transcript.model
-    if not label or label.startswith("bundled") or label.startswith("local:"):
-        return None
-    return label
+    """Run the aligner. ``model`` is loaded only if a word-by-word reading has a doubtful
+    boundary to force (:mod:`sync.forced`); a plain re-alignment loads none."""
+    samples = audio.samples if audio is not None else None
+    forcer = WhisperForcer(samples, model) if samples is not None else None
+    return align(discourse, transcript, pins=pins, audio=samples, forcer=forcer)
 
 
 def _meta(
@@ -208,8 +204,6 @@ def sync_recording(
         audio_path, model, options, use_cache=use_cache, on_progress=on_progress, say=say, keep_audio=refine
     )
     timings = {"transcribe": tr.seconds, "transcribe_cpu": tr.cpu_seconds} if not tr.cached else {}
-    if tr.audio is not None:
-        load_model(model)  # loaded once per process; kept out of the alignment time below
     t0 = time.perf_counter()
     alignment = align_transcript(discourse, tr.transcript, pins, tr.audio, model)
     timings["align"] = time.perf_counter() - t0

@@ -168,3 +168,32 @@ def test_scale_text_is_long_and_not_a_plain_repeat():
     assert 15000 <= d.word_count() < 16000
     texts = [p.text for p in d.passages()]
     assert len(set(texts)) / len(texts) > 0.95
+
+
+def test_lookalike_text_has_refrains_a_mirrored_pair_and_the_verse(discourse):
+    text = (ROOT / "media" / "mimaamakim-5725.txt").read_text(encoding="utf-8")
+    cfg = simulate.SimConfig(seed=3, lookalikes=True)
+    looks = simulate.parse_discourse(simulate.case_text(text, cfg))
+    assert len(looks.paragraphs) == len(discourse.paragraphs)
+    bodies = [" ".join(p.tokens) for p in looks.passages()]
+    refrain = " ".join(simulate.REFRAIN.split())
+    assert sum(b == refrain for b in bodies) == 4, "a refrain closes four paragraphs, as its own passage"
+    blessing, curse = (" ".join(m.split()) for m in simulate.MIRROR)
+    assert any(b.startswith(blessing) for b in bodies) and any(b.startswith(curse) for b in bodies)
+    opening = [b for b in bodies if simulate.VERSE in b]
+    assert len(opening) >= 4 + 2 + 1, "the verse is in the refrains, two added openings and the first passage"
+    case = simulate.generate(looks, cfg)
+    verse_quotes = [q for q in case.truth["quotes"] if q.get("verse")]
+    assert len(verse_quotes) >= 5
+    comments = [s for s in case.truth["segments"] if s["kind"] == "commentary"]
+    for q in verse_quotes:
+        assert any(s["start"] <= q["start"] and q["end"] <= s["end"] for s in comments)
+
+
+def test_verse_quotes_and_dense_talk_only_when_asked(discourse):
+    plain = simulate.generate(discourse, simulate.SimConfig(seed=5))
+    assert not any(q.get("verse") for q in plain.truth["quotes"])
+    quoting = simulate.generate(discourse, simulate.SimConfig(seed=5, verse_quote_prob=0.4))
+    assert any(q.get("verse") for q in quoting.truth["quotes"])
+    dense = simulate.generate(discourse, replace(simulate.SimConfig(seed=5), **simulate.DENSE))
+    assert len(dense.truth["quotes"]) > len(plain.truth["quotes"])
