@@ -143,7 +143,7 @@ def _fallback_alternatives(core: str) -> list[list[str]]:
 
 def _spoken_module() -> Any:
     try:
-        from sync import spoken  # H2's lattice; optional while it is being written
+        from sync import spoken  # the aligner's abbreviation lattice, when this checkout has it
     except ImportError:
         return None
     return spoken if hasattr(spoken, "token_alternatives") else None
