@@ -388,11 +388,42 @@ def _fill_missing(
             n_tokens = sum(seq.passage_len[p] for p in missing)
             fits = prm.fill_min_ratio * expected <= gap <= prm.fill_max_ratio * expected + prm.fill_slack_seconds
             if fits and heard <= prm.fill_max_heard_share * n_tokens and expected > 0:
+                lead, tail = _unheard_opening_chars(b, seq), _unheard_closing_chars(a, seq)
+                if prm.fill_spreads_unheard_opening and (lead or tail) and a.words and b.words:
+                    # The end of the passage before and the opening of the one after were not
+                    # heard either: both are estimates by the class's mean rate. The whole
+                    # unheard stretch, from the last word heard to the next, is measured:
+                    # spread it by letters over all that was not heard in it.
+                    c = sum(_passage_chars(seq, p) for p in missing)
+                    s0 = max(e for _, e in a.words.values())
+                    s1 = b.first_heard
+                    if s0 < s1:
+                        per = (s1 - s0) / (tail + c + lead)
+                        a.end = t0 = s0 + tail * per
+                        b.start = t1 = s0 + (tail + c) * per
                 m = prm.fill_margin
                 out.extend(_fill_gap(seq, missing[0], missing[-1] + 1, t0 + m, t1 - m, sec_per_char))
         if not between_readings:
             out.append(b)
     return out
+
+
+def _unheard_opening_chars(pt: _PassageTime, seq: TextSeq) -> int:
+    """Letters of the passage's tokens before its first recognised one."""
+    if pt.filled or not pt.words:
+        return 0
+    first, heard = seq.passage_first[pt.passage], min(pt.words)
+    span = range(first, first + seq.passage_len[pt.passage])
+    return sum(seq.chars[j] for j in span if seq.token_in_passage[j] < heard)
+
+
+def _unheard_closing_chars(pt: _PassageTime, seq: TextSeq) -> int:
+    """Letters of the passage's tokens after its last recognised one."""
+    if pt.filled or not pt.words:
+        return 0
+    first, heard = seq.passage_first[pt.passage], max(pt.words)
+    span = range(first, first + seq.passage_len[pt.passage])
+    return sum(seq.chars[j] for j in span if seq.token_in_passage[j] > heard)
 
 
 def _confidence(pt: _PassageTime, seq: TextSeq, prm: AlignParams) -> float:

@@ -184,6 +184,10 @@ class AlignParams:
     fill_max_heard_share: float = 0.3
     """Between two readings, unmatched words heard in the gap (per missing token) beyond this
     share mean talk: the passages were skipped."""
+    fill_spreads_unheard_opening: bool = True
+    """Passages filled before a passage whose opening words were not heard either share the
+    unheard time with that opening by letters, instead of the opening being backed off by
+    the class's mean rate (simulated s1: 13 unheard tokens, 0.5 s off by the mean rate)."""
     fill_margin: float = 0.05
     """Filled passages keep this far from their neighbours."""
 
