@@ -295,6 +295,37 @@ def test_doubtful_boundary_of_a_word_by_word_reading_is_placed_by_forcing_the_te
     assert sum(e <= 0.1 for e in others) >= len(others) - 1, others
 
 
+def test_unheard_stretch_over_a_passage_boundary_is_spread_by_letters(days):
+    """The recogniser loses the end of one passage, all of the next and the opening of the one
+    after, read slower than the rest of the class. The start of the passage whose opening was
+    lost is placed in the measured unheard time by letters, not backed off by the class's
+    mean rate (which puts it a second off)."""
+    ids = [p.id for p in days.passages()]
+    a, b, c = ids[3], ids[4], ids[5]
+    s = Script()
+    for pid in ids:
+        words = plain(days.passage(pid).tokens)
+        if pid not in (a, b, c):
+            s.read(pid, words)
+            continue
+        # Reading on through the boundaries (the spread counts letters, not pauses).
+        s.t += 0.7 if pid == a else 0.1
+        s.starts.setdefault(pid, []).append(round(s.t, 3))
+        for k, w in enumerate(words):
+            lost = (pid == a and k >= 4) or pid == b or (pid == c and k < 4)
+            rate = (0.18 if lost else 0.09) * len(w)  # seconds a word, by its letters
+            s.spans.append((s.t, s.t + rate * 0.85))
+            if not lost:
+                s.words.append(Word(s.t, s.t + rate * 0.85, w))
+            s.t += rate
+    tr = s.transcript()
+    got = read_cues(align(days, tr))
+    assert abs(got[c][0] - s.starts[c][0]) < 0.25
+    assert b in got
+    off = dataclasses.replace(AlignParams(), fill_spreads_unheard_opening=False)
+    assert abs(read_cues(align(days, tr, params=off))[c][0] - s.starts[c][0]) > 0.75
+
+
 def test_short_badly_heard_passage_between_found_neighbours_is_read(days):
     """A 5-word formula passage, every word misheard, read between two passages found clearly
     (with the pauses of a verse reading): it was read, not skipped."""
