@@ -280,8 +280,8 @@ def _snap_passage_start(
     return onsets.snap_start(pt.start, on, pauses, lo, hi, prm=prm)
 
 
-Forcer = Callable[[float, float, list[str], list[str]], "float | None"]
-"""``(t0, t1, before, after)``: where the first word of ``after`` starts when ``before`` then
+Forcer = Callable[[float, float, list[str], list[str]], "tuple[float, float] | None"]
+"""``(t0, t1, before, after)``: (start, end) of the first word of ``after`` when ``before`` then
 ``after`` are read in the audio's [t0, t1) (:class:`sync.forced.WhisperForcer`)."""
 
 _SPOKEN_SPLIT = re.compile(r"[\s\u05be]+")
@@ -318,14 +318,16 @@ def _forced_start(
     n = prm.forced_context_words
     before = _spoken_words(seq.passages[pt.passage - 1].text)[-n:]
     after = _spoken_words(seq.passages[pt.passage].text)[:n]
-    t = forcer(max(0.0, estimate - prm.forced_window), estimate + prm.forced_window_after, before, after)
-    if t is None:
+    found = forcer(max(0.0, estimate - prm.forced_window), estimate + prm.forced_window_after, before, after)
+    if found is None:
         return estimate
-    ref = t + prm.forced_offset
-    lo, hi = max(floor, ref - prm.slow_snap_reach), ref + prm.slow_snap_reach
+    # The forced path enters a word after a pause where the word before ended: only the first
+    # word's end is sharp. Its voice starts at the last onset after a pause before that end.
+    w_start, w_end = found
+    lo, hi = max(floor, w_start - prm.prev_end_margin), w_end - prm.first_word_margin
     a, b = np.searchsorted(on, lo, side="left"), np.searchsorted(on, hi, side="right")
-    cand = [(abs(x - ref), x) for x, g in zip(on[a:b], pauses[a:b], strict=True) if g >= prm.continuing_min_pause]
-    return float(min(cand)[1]) if cand else estimate
+    cand = [x for x, g in zip(on[a:b], pauses[a:b], strict=True) if g >= prm.continuing_min_pause]
+    return float(cand[-1]) if cand else estimate
 
 
 def _word_by_word(

@@ -245,15 +245,11 @@ class AlignParams:
     forced_window: float = 4.0
     """The forced window starts this long (s) before the onset-snapped estimate..."""
     forced_window_after: float = 7.0
-    """...and ends this long after it: an estimate a word or two early (gen1-reading-p verse 8:
-    2.6 s) must still hold the passage's first words (4 s after measured the same on the other
-    boundaries, and lost verse 8's second word)."""
+    """...and ends this long after it, so that an estimate a word or two early (gen1-reading-p
+    verse 8: 2.6 s) still holds the passage's first words (4 s measured the same there; 2 s
+    before instead of 4 lost two starts, 3 context words instead of 2 lost one)."""
     forced_context_words: int = 2
     """...and holds the previous passage's last and this passage's first this many words."""
-    forced_offset: float = 0.8
-    """Whisper's forced word starts in a slow reading lie 0.4-1.2 s before the voice
-    (gen1-reading-p, all 30 boundaries forced: median 0.86 s); the passage opens at the onset
-    nearest the forced start plus this (s), searched ``slow_snap_reach`` either way."""
     opening_lookback: float = 4.0
     """A reading's first word heard at most this long after the last word before it (talk)
     opens at the longest pause in between: Whisper put gen-class-quotes' verse 35 2.5 s late

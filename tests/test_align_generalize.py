@@ -256,7 +256,8 @@ def test_doubtful_boundary_of_a_word_by_word_reading_is_placed_by_forcing_the_te
     """Word by word, the recogniser hears a verse's first word glued to the previous verse's
     last (one word over both sounds, as gen1-reading-p's "ויהיה" for "כן ויעש"). The transcript
     then puts the boundary a word late; forcing "<end of previous> <start of this>" through the
-    recogniser (here a stand-in that, like Whisper, answers 0.8 s early) places it at the voice.
+    recogniser (here a stand-in that, like Whisper's path, enters the word where the word before
+    ended and leaves it at its end) places it at the voice.
     Only that doubtful boundary is forced."""
     ids = [p.id for p in days.passages()]
     target = ids[3]
@@ -277,9 +278,10 @@ def test_doubtful_boundary_of_a_word_by_word_reading_is_placed_by_forcing_the_te
     truth = s.starts[target][0]
     calls: list[tuple[float, float, list[str], list[str]]] = []
 
-    def forcer(t0: float, t1: float, before: list[str], after: list[str]) -> float | None:
+    def forcer(t0: float, t1: float, before: list[str], after: list[str]) -> tuple[float, float] | None:
+        # As Whisper's path: the first word entered where the word before ended, left at its end.
         calls.append((t0, t1, before, after))
-        return truth - 0.8 if after == plain(days.passage(target).tokens)[:2] else None
+        return (truth - 0.9, truth + 0.5) if after == plain(days.passage(target).tokens)[:2] else None
 
     tr, audio = s.transcript(), s.audio()
     unforced = read_cues(align(days, tr, audio=audio))[target][0]
