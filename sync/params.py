@@ -42,6 +42,11 @@ class AlignParams:
     one anchor and was called skipped. 0.65-0.7 measured alike; 0.75 loses that verse..."""
     fuzzy_min_len: int = 4
     """...if both have at least this many letters (short words resemble everything)..."""
+    fuzzy_max_len_ratio: float = 1.75
+    """...and neither is more than this many times as long as the other (Whisper's "שהואבכולם"
+    for "שהוא בכולם" resembled "בכולם" at 0.71: anchored to it, the word before was matched
+    to talk; simulated dense s2: 9 letters for 5. 1.5 and 1.6 cost gen-class-quotes 0.001 of
+    read time; a garble such as "לרקייה" for "לרקיע" is 1.2)..."""
     fuzzy_margin: float = 0.08
     """...and to every other text word within this similarity of the best one (the chain
     decides between them)..."""

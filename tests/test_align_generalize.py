@@ -395,3 +395,19 @@ def test_realigning_loads_no_whisper_model(days, monkeypatch):
     audio = Audio(s.audio(), Path("class.wav"))
     al = pipeline.align_transcript(days, s.transcript(), (), audio)
     assert al.cues
+
+
+def test_words_run_together_are_no_fuzzy_anchor_but_a_garble_is():
+    """Whisper writes "שהוא בכולם" as one word. It resembles "בכולם" (0.71) but is two words:
+    anchored to one, the word DP puts the other on a neighbouring heard word. A garble of
+    about the same length ("לרקייה" for "לרקיע") still anchors."""
+    from sync.coarse import _fuzzy_hits, build_index
+    from sync.textseq import build_textseq
+
+    disc = parse_discourse("ויאמר המלך לרקיע הגדול הוא בחינת העצם שהוא בכולם בשוה על דרך האמור לעיל.")
+    index = build_index(build_textseq(disc))
+    hits = _fuzzy_hits(["שהואבכולמ", "לרקייה"], index, AlignParams())
+    assert "לרקייה" in hits
+    assert "שהואבכולמ" not in hits
+    unguarded = dataclasses.replace(AlignParams(), fuzzy_max_len_ratio=10.0)
+    assert "שהואבכולמ" in _fuzzy_hits(["שהואבכולמ"], index, unguarded)
