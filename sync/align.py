@@ -280,8 +280,8 @@ def _snap_passage_start(
     return onsets.snap_start(pt.start, on, pauses, lo, hi, prm=prm)
 
 
-Forcer = Callable[[float, float, list[str], list[str]], "float | None"]
-"""``(t0, t1, before, after)``: where the first word of ``after`` starts when ``before`` then
+Forcer = Callable[[float, float, list[str], list[str]], "tuple[float, float] | None"]
+"""``(t0, t1, before, after)``: (start, end) of the first word of ``after`` when ``before`` then
 ``after`` are read in the audio's [t0, t1) (:class:`sync.forced.WhisperForcer`)."""
 
 _SPOKEN_SPLIT = re.compile(r"[\s\u05be]+")
@@ -318,14 +318,16 @@ def _forced_start(
     n = prm.forced_context_words
     before = _spoken_words(seq.passages[pt.passage - 1].text)[-n:]
     after = _spoken_words(seq.passages[pt.passage].text)[:n]
-    t = forcer(max(0.0, estimate - prm.forced_window), estimate + prm.forced_window_after, before, after)
-    if t is None:
+    found = forcer(max(0.0, estimate - prm.forced_window), estimate + prm.forced_window_after, before, after)
+    if found is None:
         return estimate
-    ref = t + prm.forced_offset
-    lo, hi = max(floor, ref - prm.slow_snap_reach), ref + prm.slow_snap_reach
+    # The forced path enters a word after a pause where the word before ended: only the first
+    # word's end is sharp. Its voice starts at the last onset after a pause before that end.
+    w_start, w_end = found
+    lo, hi = max(floor, w_start - prm.prev_end_margin), w_end - prm.first_word_margin
     a, b = np.searchsorted(on, lo, side="left"), np.searchsorted(on, hi, side="right")
-    cand = [(abs(x - ref), x) for x, g in zip(on[a:b], pauses[a:b], strict=True) if g >= prm.continuing_min_pause]
-    return float(min(cand)[1]) if cand else estimate
+    cand = [x for x, g in zip(on[a:b], pauses[a:b], strict=True) if g >= prm.continuing_min_pause]
+    return float(cand[-1]) if cand else estimate
 
 
 def _word_by_word(
@@ -388,11 +390,42 @@ def _fill_missing(
             n_tokens = sum(seq.passage_len[p] for p in missing)
             fits = prm.fill_min_ratio * expected <= gap <= prm.fill_max_ratio * expected + prm.fill_slack_seconds
             if fits and heard <= prm.fill_max_heard_share * n_tokens and expected > 0:
+                lead, tail = _unheard_opening_chars(b, seq), _unheard_closing_chars(a, seq)
+                if prm.fill_spreads_unheard_opening and (lead or tail) and a.words and b.words:
+                    # The end of the passage before and the opening of the one after were not
+                    # heard either: both are estimates by the class's mean rate. The whole
+                    # unheard stretch, from the last word heard to the next, is measured:
+                    # spread it by letters over all that was not heard in it.
+                    c = sum(_passage_chars(seq, p) for p in missing)
+                    s0 = max(e for _, e in a.words.values())
+                    s1 = b.first_heard
+                    if s0 < s1:
+                        per = (s1 - s0) / (tail + c + lead)
+                        a.end = t0 = s0 + tail * per
+                        b.start = t1 = s0 + (tail + c) * per
                 m = prm.fill_margin
                 out.extend(_fill_gap(seq, missing[0], missing[-1] + 1, t0 + m, t1 - m, sec_per_char))
         if not between_readings:
             out.append(b)
     return out
+
+
+def _unheard_opening_chars(pt: _PassageTime, seq: TextSeq) -> int:
+    """Letters of the passage's tokens before its first recognised one."""
+    if pt.filled or not pt.words:
+        return 0
+    first, heard = seq.passage_first[pt.passage], min(pt.words)
+    span = range(first, first + seq.passage_len[pt.passage])
+    return sum(seq.chars[j] for j in span if seq.token_in_passage[j] < heard)
+
+
+def _unheard_closing_chars(pt: _PassageTime, seq: TextSeq) -> int:
+    """Letters of the passage's tokens after its last recognised one."""
+    if pt.filled or not pt.words:
+        return 0
+    first, heard = seq.passage_first[pt.passage], max(pt.words)
+    span = range(first, first + seq.passage_len[pt.passage])
+    return sum(seq.chars[j] for j in span if seq.token_in_passage[j] > heard)
 
 
 def _confidence(pt: _PassageTime, seq: TextSeq, prm: AlignParams) -> float:

@@ -140,6 +140,7 @@ def _fuzzy_hits(
     if not vocab or not queries:
         return {}
     cutoff = int(prm.fuzzy_anchor_sim * PERCENT)
+    vocab_len = np.array([len(w) for w in vocab])
     out: dict[str, tuple[list[tuple[int, float]], float, float]] = {}
     step = max(1, MATRIX_CELLS // len(vocab))
     for k in range(0, len(queries), step):
@@ -147,6 +148,11 @@ def _fuzzy_hits(
         m = rf_process.cdist(block, vocab, scorer=Indel.normalized_similarity, dtype=np.uint8, score_cutoff=0,
                              processor=None, workers=1, score_multiplier=PERCENT)  # fmt: skip
         for q, row in zip(block, m, strict=True):
+            # A heard word far longer (or shorter) than its look-alike is words run together
+            # (or one cut in two): the word DP matches a merge to all its tokens, while an
+            # anchor to one of them pulls the neighbouring token onto another heard word.
+            r = prm.fuzzy_max_len_ratio
+            row = np.where((len(q) <= r * vocab_len) & (vocab_len <= r * len(q)), row, 0)
             score = int(row.max())
             if score < cutoff:
                 continue

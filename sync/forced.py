@@ -11,17 +11,21 @@ from typing import Any
 
 import numpy as np
 
+from .errors import ModelError
 from .onsets import SAMPLE_RATE
 
-# Whisper's encoder takes 30 s of 10 ms mel frames; its cross-attention works on pairs of them.
+# Whisper's encoder takes at most 30 s of 10 ms mel frames; its cross-attention (the DTW path)
+# works on pairs of them.
 _ENCODER_FRAMES = 3000
-_FRAMES_PER_TOKEN_STEP = 2
 _SECONDS_PER_STEP = 0.02
 
 
 class WhisperForcer:
-    """Callable ``(t0, t1, before, after) -> seconds | None``: the time, in the recording, where
-    the first word of ``after`` starts when ``before`` then ``after`` are read in [t0, t1)."""
+    """Callable ``(t0, t1, before, after) -> (start, end) | None``: where, in the recording, the
+    first word of ``after`` is read when ``before`` then ``after`` are read in [t0, t1).
+
+    The start is where the path leaves the word before, so after a pause it is that word's end:
+    only the end is precise."""
 
     def __init__(self, audio: np.ndarray, model: str | None = None, language: str = "he") -> None:
         self.audio = audio
@@ -30,6 +34,7 @@ class WhisperForcer:
         self._wm: Any = None
         self._tok: Any = None
         self.calls = 0
+        self.unavailable = False
 
     def _load(self) -> None:
         from faster_whisper.tokenizer import Tokenizer
@@ -45,11 +50,19 @@ class WhisperForcer:
     def loaded(self) -> bool:
         return self._wm is not None
 
-    def __call__(self, t0: float, t1: float, before: list[str], after: list[str]) -> float | None:
+    def __call__(self, t0: float, t1: float, before: list[str], after: list[str]) -> tuple[float, float] | None:
         if not after or t1 <= t0:
             return None
+        if self.unavailable:
+            return None
         if self._wm is None:
-            self._load()
+            try:
+                self._load()
+            except ModelError:
+                # Forcing only refines a start the aligner already has: without the model
+                # (a hub model offline, a broken install) the alignment goes on without it.
+                self.unavailable = True
+                return None
         self.calls += 1
         lo = max(0, int(t0 * SAMPLE_RATE))
         hi = min(len(self.audio), int(t1 * SAMPLE_RATE))
@@ -62,19 +75,22 @@ class WhisperForcer:
         n_frames = int(feats.shape[-1])
         encoded = self._wm.encode(np.ascontiguousarray(feats))
         tokens: list[int] = []
-        first_of_after = 0
-        for k, w in enumerate([*before, *after]):
-            if k == len(before):
-                first_of_after = len(tokens)
+        bounds = []
+        for w in [*before, *after]:
+            bounds.append(len(tokens))
             tokens += self._tok.encode(" " + w)
-        result = self._wm.model.align(encoded, self._tok.sot_sequence, [tokens], n_frames // _FRAMES_PER_TOKEN_STEP)[0]
+        bounds.append(len(tokens))
+        first, after_first = bounds[len(before)], bounds[len(before) + 1]
+        result = self._wm.model.align(encoded, self._tok.sot_sequence, [tokens], n_frames)[0]
         text_idx = np.array([p[0] for p in result.alignments])
         time_idx = np.array([p[1] for p in result.alignments])
         if not len(text_idx):
             return None
-        # The DTW path's first step onto each token is where that token starts.
+        # The DTW path's first step onto each token is where that token starts (and the one
+        # before ends); the step after the text's last token is the end of speech.
         steps = np.pad(np.diff(text_idx), (1, 0), constant_values=1).astype(bool)
         starts = time_idx[steps] * _SECONDS_PER_STEP
-        if first_of_after >= len(starts):
+        if after_first >= len(starts):
             return None
-        return lo / SAMPLE_RATE + float(starts[first_of_after])
+        offset = lo / SAMPLE_RATE
+        return offset + float(starts[first]), offset + float(starts[after_first])

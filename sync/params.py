@@ -42,6 +42,11 @@ class AlignParams:
     one anchor and was called skipped. 0.65-0.7 measured alike; 0.75 loses that verse..."""
     fuzzy_min_len: int = 4
     """...if both have at least this many letters (short words resemble everything)..."""
+    fuzzy_max_len_ratio: float = 1.75
+    """...and neither is more than this many times as long as the other (Whisper's "שהואבכולם"
+    for "שהוא בכולם" resembled "בכולם" at 0.71: anchored to it, the word before was matched
+    to talk; simulated dense s2: 9 letters for 5. 1.5 and 1.6 cost gen-class-quotes 0.001 of
+    read time; a garble such as "לרקייה" for "לרקיע" is 1.2)..."""
     fuzzy_margin: float = 0.08
     """...and to every other text word within this similarity of the best one (the chain
     decides between them)..."""
@@ -184,6 +189,10 @@ class AlignParams:
     fill_max_heard_share: float = 0.3
     """Between two readings, unmatched words heard in the gap (per missing token) beyond this
     share mean talk: the passages were skipped."""
+    fill_spreads_unheard_opening: bool = True
+    """Passages filled before a passage whose opening words were not heard either share the
+    unheard time with that opening by letters, instead of the opening being backed off by
+    the class's mean rate (simulated s1: 13 unheard tokens, 0.5 s off by the mean rate)."""
     fill_margin: float = 0.05
     """Filled passages keep this far from their neighbours."""
 
@@ -241,15 +250,11 @@ class AlignParams:
     forced_window: float = 4.0
     """The forced window starts this long (s) before the onset-snapped estimate..."""
     forced_window_after: float = 7.0
-    """...and ends this long after it: an estimate a word or two early (gen1-reading-p verse 8:
-    2.6 s) must still hold the passage's first words (4 s after measured the same on the other
-    boundaries, and lost verse 8's second word)."""
+    """...and ends this long after it, so that an estimate a word or two early (gen1-reading-p
+    verse 8: 2.6 s) still holds the passage's first words (4 s measured the same there; 2 s
+    before instead of 4 lost two starts, 3 context words instead of 2 lost one)."""
     forced_context_words: int = 2
     """...and holds the previous passage's last and this passage's first this many words."""
-    forced_offset: float = 0.8
-    """Whisper's forced word starts in a slow reading lie 0.4-1.2 s before the voice
-    (gen1-reading-p, all 30 boundaries forced: median 0.86 s); the passage opens at the onset
-    nearest the forced start plus this (s), searched ``slow_snap_reach`` either way."""
     opening_lookback: float = 4.0
     """A reading's first word heard at most this long after the last word before it (talk)
     opens at the longest pause in between: Whisper put gen-class-quotes' verse 35 2.5 s late

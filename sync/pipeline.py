@@ -122,7 +122,7 @@ def align_transcript(
     """Run the aligner. ``model`` is loaded only if a word-by-word reading has a doubtful
     boundary to force (:mod:`sync.forced`); a plain re-alignment loads none."""
     samples = audio.samples if audio is not None else None
-    forcer = WhisperForcer(samples, model) if samples is not None else None
+    forcer = WhisperForcer(samples, model, transcript.language or "he") if samples is not None else None
     return align(discourse, transcript, pins=pins, audio=samples, forcer=forcer)
 
 

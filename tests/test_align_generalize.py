@@ -256,7 +256,8 @@ def test_doubtful_boundary_of_a_word_by_word_reading_is_placed_by_forcing_the_te
     """Word by word, the recogniser hears a verse's first word glued to the previous verse's
     last (one word over both sounds, as gen1-reading-p's "ויהיה" for "כן ויעש"). The transcript
     then puts the boundary a word late; forcing "<end of previous> <start of this>" through the
-    recogniser (here a stand-in that, like Whisper, answers 0.8 s early) places it at the voice.
+    recogniser (here a stand-in that, like Whisper's path, enters the word where the word before
+    ended and leaves it at its end) places it at the voice.
     Only that doubtful boundary is forced."""
     ids = [p.id for p in days.passages()]
     target = ids[3]
@@ -277,9 +278,10 @@ def test_doubtful_boundary_of_a_word_by_word_reading_is_placed_by_forcing_the_te
     truth = s.starts[target][0]
     calls: list[tuple[float, float, list[str], list[str]]] = []
 
-    def forcer(t0: float, t1: float, before: list[str], after: list[str]) -> float | None:
+    def forcer(t0: float, t1: float, before: list[str], after: list[str]) -> tuple[float, float] | None:
+        # As Whisper's path: the first word entered where the word before ended, left at its end.
         calls.append((t0, t1, before, after))
-        return truth - 0.8 if after == plain(days.passage(target).tokens)[:2] else None
+        return (truth - 0.9, truth + 0.5) if after == plain(days.passage(target).tokens)[:2] else None
 
     tr, audio = s.transcript(), s.audio()
     unforced = read_cues(align(days, tr, audio=audio))[target][0]
@@ -293,6 +295,37 @@ def test_doubtful_boundary_of_a_word_by_word_reading_is_placed_by_forcing_the_te
     assert before == plain(days.passage(ids[2]).tokens)[-2:] and t0 < truth < t1
     others = [abs(got[pid][0] - s.starts[pid][0]) for pid in ids if pid != target]
     assert sum(e <= 0.1 for e in others) >= len(others) - 1, others
+
+
+def test_unheard_stretch_over_a_passage_boundary_is_spread_by_letters(days):
+    """The recogniser loses the end of one passage, all of the next and the opening of the one
+    after, read slower than the rest of the class. The start of the passage whose opening was
+    lost is placed in the measured unheard time by letters, not backed off by the class's
+    mean rate (which puts it a second off)."""
+    ids = [p.id for p in days.passages()]
+    a, b, c = ids[3], ids[4], ids[5]
+    s = Script()
+    for pid in ids:
+        words = plain(days.passage(pid).tokens)
+        if pid not in (a, b, c):
+            s.read(pid, words)
+            continue
+        # Reading on through the boundaries (the spread counts letters, not pauses).
+        s.t += 0.7 if pid == a else 0.1
+        s.starts.setdefault(pid, []).append(round(s.t, 3))
+        for k, w in enumerate(words):
+            lost = (pid == a and k >= 4) or pid == b or (pid == c and k < 4)
+            rate = (0.18 if lost else 0.09) * len(w)  # seconds a word, by its letters
+            s.spans.append((s.t, s.t + rate * 0.85))
+            if not lost:
+                s.words.append(Word(s.t, s.t + rate * 0.85, w))
+            s.t += rate
+    tr = s.transcript()
+    got = read_cues(align(days, tr))
+    assert abs(got[c][0] - s.starts[c][0]) < 0.25
+    assert b in got
+    off = dataclasses.replace(AlignParams(), fill_spreads_unheard_opening=False)
+    assert abs(read_cues(align(days, tr, params=off))[c][0] - s.starts[c][0]) > 0.75
 
 
 def test_short_badly_heard_passage_between_found_neighbours_is_read(days):
@@ -362,3 +395,19 @@ def test_realigning_loads_no_whisper_model(days, monkeypatch):
     audio = Audio(s.audio(), Path("class.wav"))
     al = pipeline.align_transcript(days, s.transcript(), (), audio)
     assert al.cues
+
+
+def test_words_run_together_are_no_fuzzy_anchor_but_a_garble_is():
+    """Whisper writes "שהוא בכולם" as one word. It resembles "בכולם" (0.71) but is two words:
+    anchored to one, the word DP puts the other on a neighbouring heard word. A garble of
+    about the same length ("לרקייה" for "לרקיע") still anchors."""
+    from sync.coarse import _fuzzy_hits, build_index
+    from sync.textseq import build_textseq
+
+    disc = parse_discourse("ויאמר המלך לרקיע הגדול הוא בחינת העצם שהוא בכולם בשוה על דרך האמור לעיל.")
+    index = build_index(build_textseq(disc))
+    hits = _fuzzy_hits(["שהואבכולמ", "לרקייה"], index, AlignParams())
+    assert "לרקייה" in hits
+    assert "שהואבכולמ" not in hits
+    unguarded = dataclasses.replace(AlignParams(), fuzzy_max_len_ratio=10.0)
+    assert "שהואבכולמ" in _fuzzy_hits(["שהואבכולמ"], index, unguarded)
