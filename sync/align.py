@@ -26,6 +26,7 @@ from .alignment import EXPLAINED, READ, Alignment, Cue, Pin, Span, WordTiming
 from .coarse import coarse_align
 from .discourse import Discourse
 from .fine import WordMatch, align_region, passage_evidence, reads_passage, refine_chains
+from .pins import apply_start_pins
 from .textseq import TextSeq, build_textseq
 from .transcript import Transcript, Word
 
@@ -36,7 +37,6 @@ BREAK_EXTRA_WORDS = 6
 BREAK_EXTRA_SECONDS = 5.0
 SNAP_WINDOW = 0.6
 SNAP_START_BEFORE = 1.2
-PIN_REACH = 10.0
 DIGRESSION_MIN_SECONDS = 15.0
 DIGRESSION_MIN_WORDS = 12
 DIGRESSION_MAX_SHARE = 0.2
@@ -361,7 +361,7 @@ def align(
             start = min(max(start, 0.0), duration)
             end = min(max(pt.end, start), duration)
             cues.append(Cue(passages[pt.passage].id, round(start, 3), round(end, 3), READ, _confidence(pt, seq), wt))
-    cues = _apply_start_pins(cues, pins, passages, duration)
+    cues = apply_start_pins(cues, pins, duration)
     cues.sort(key=lambda c: c.start)
 
     # Close read cues: a passage lasts until the next one starts, unless the lecturer then
@@ -448,34 +448,3 @@ def _pin_anchors(pins: Sequence[Pin], seq: TextSeq, words: list[Word]) -> list[t
         if i < len(words) and words[i].start < pin.start + 5.0:
             out.append((i, j))
     return out
-
-
-def _apply_start_pins(cues: list[Cue], pins: Sequence[Pin], passages: list, duration: float) -> list[Cue]:
-    """A pinned start is exact: move (or create) that passage's read cue and make room for it."""
-    for pin in pins:
-        if pin.start is None:
-            continue
-        # The pin corrects the reading found near it; one far away is another reading (the
-        # pin then marks a re-read the aligner missed).
-        mine = [
-            c
-            for c in cues
-            if c.passage_id == pin.passage_id
-            and c.kind == READ
-            and c.start - PIN_REACH <= pin.start < c.end + PIN_REACH
-        ]
-        if mine:
-            target = min(mine, key=lambda c: abs(c.start - pin.start))
-            length = max(target.end - target.start, 0.5)
-            target.start = pin.start
-            target.end = max(target.end, pin.start + 0.5) if target.end > pin.start else pin.start + length
-        else:
-            target = Cue(pin.passage_id, pin.start, pin.start + 0.5, READ)
-            cues.append(target)
-        target.pinned = True
-        target.confidence = 1.0
-        # Cues of other passages that started inside the pinned cue's first moment move aside.
-        for c in cues:
-            if c is not target and c.start < pin.start < c.end:
-                c.end = pin.start
-    return [c for c in cues if c.end > c.start]

@@ -1,8 +1,10 @@
-"""The job queue and worker: claiming, crash recovery, re-alignment without re-transcribing, and
-a real worker process killed with SIGKILL in the middle of transcription."""
+"""The job queue (Huey) and its workers: claiming, crash recovery, re-alignment without
+re-transcribing, a real SQLite-queue worker killed with SIGKILL in the middle of transcription,
+and two Redis-queue consumers, one killed mid-job."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import os
@@ -37,40 +39,57 @@ def _recording_row(conn, slug: str = "r1") -> int:
     return int(cur.lastrowid)
 
 
-def test_enqueue_claim_and_states(conn):
+def _pending(app) -> int:
+    return jobs.queue_for(app.config["DATABASE"]).pending_count()
+
+
+def _run_pending(app) -> int:
+    return jobs.run_pending(app.config["DATABASE"], app.config["LIBRARY_DIR"])
+
+
+def test_enqueue_claim_and_states(app, conn):
     rid = _recording_row(conn)
     jid = jobs.enqueue(conn, rid)
     assert jobs.enqueue(conn, rid) == jid  # no duplicate while one is pending
+    assert _pending(app) == 1  # one Huey message, in the library's SQLite queue
+    assert (Path(app.config["LIBRARY_DIR"]) / "queue.sqlite3").is_file()
     assert conn.execute("SELECT status FROM recordings").fetchone()[0] == "queued"
-    job = jobs.claim(conn)
+    job = jobs.claim(conn, jid)
     assert job["id"] == jid and job["state"] == jobs.TRANSCRIBING and job["worker_pid"] == os.getpid()
     assert job["attempts"] == 1
-    assert jobs.claim(conn) is None  # nothing else queued
-    jobs._set(conn, jid, state=jobs.FAILED, error="the audio is silent")
+    assert jobs.claim(conn, jid) is None  # a second message for it finds it taken
+    jobs.record_outcome(conn, jid, jobs.FAILED, "the audio is silent")
     view = jobs.job_view(jobs.latest_job(conn, rid))
     assert (view["state"], view["error"]) == ("failed", "the audio is silent")
     assert conn.execute("SELECT status FROM recordings").fetchone()[0] == "failed"
     assert jobs.retry(conn, jid)
     assert jobs.latest_job(conn, rid)["state"] == jobs.QUEUED
+    assert _pending(app) == 2
 
 
-def test_recover_job_of_a_dead_worker(conn):
+def test_recover_job_of_a_dead_worker(app, conn):
     rid = _recording_row(conn)
     jid = jobs.enqueue(conn, rid)
-    jobs.claim(conn)
+    jobs.claim(conn, jid)
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     conn.execute("UPDATE jobs SET worker_pid = ? WHERE id = ?", (dead.pid, jid))
     conn.commit()
-    assert jobs.recover(conn) == [jid]
+    huey = jobs.queue_for(app.config["DATABASE"])
+    huey.flush()
+    jobs._lock(huey, jid).acquire()  # what the killed worker held
+    jobs.configure(app.config["DATABASE"], app.config["LIBRARY_DIR"])
+    assert jobs.sweep(huey) == [jid]
     row = jobs.latest_job(conn, rid)
     assert row["state"] == jobs.QUEUED and "resuming" in row["message"]
+    assert huey.pending_count() == 1 and not jobs._lock(huey, jid).is_locked()
+    assert jobs.sweep(huey) == []  # put back once, not once per sweep
 
 
 def test_live_worker_is_left_alone_but_stale_heartbeat_is_not(conn):
     rid = _recording_row(conn)
     jid = jobs.enqueue(conn, rid)
-    jobs.claim(conn)  # owned by this (live) process, fresh heartbeat
+    jobs.claim(conn, jid)  # owned by this (live) process, fresh heartbeat
     assert jobs.recover(conn) == []
     assert jobs.recover(conn, now=time.time() + jobs.STALE_S + 1) == [jid]
 
@@ -78,7 +97,7 @@ def test_live_worker_is_left_alone_but_stale_heartbeat_is_not(conn):
 def test_job_interrupted_too_often_fails(conn):
     rid = _recording_row(conn)
     jid = jobs.enqueue(conn, rid)
-    jobs.claim(conn)
+    jobs.claim(conn, jid)
     conn.execute("UPDATE jobs SET attempts = ?, heartbeat = 0 WHERE id = ?", (jobs.MAX_ATTEMPTS, jid))
     conn.commit()
     jobs.recover(conn)
@@ -86,14 +105,50 @@ def test_job_interrupted_too_often_fails(conn):
     assert row["state"] == jobs.FAILED and "interrupted" in row["error"]
 
 
+def test_a_superseded_attempt_stops_and_records_nothing(app, conn):
+    rid = _recording_row(conn)
+    jid = jobs.enqueue(conn, rid)
+    job = jobs.claim(conn, jid)
+    rep = jobs.Reporter(conn, jid, fence=job["attempts"])
+    rep.lost.set()  # the heartbeat found that a sweep gave the job to another attempt
+    with pytest.raises(jobs.Superseded):
+        rep.progress(50, None, "transcribing")
+    assert jobs.latest_job(conn, rid)["percent"] == 0
+
+
 def test_missing_audio_fails_with_a_reason(app, conn):
     rid = _recording_row(conn)
     conn.execute("UPDATE recordings SET audio_path = 'original.mp3' WHERE id = ?", (rid,))
     conn.commit()
     jobs.enqueue(conn, rid)
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    assert _run_pending(app) == 1
     row = jobs.latest_job(conn, rid)
     assert row["state"] == jobs.FAILED and "original audio file is missing" in row["error"]
+    assert _pending(app) == 0  # a bad recording is not retried
+
+
+def test_an_unexpected_error_is_retried_by_huey_and_the_row_says_so(app, conn, monkeypatch):
+    rid = _recording_row(conn)
+    calls = []
+
+    def flaky(conn_, job, *_a, **_k):
+        calls.append(job["attempts"])
+        if len(calls) == 1:
+            raise OSError("the network share hiccupped")
+
+    monkeypatch.setattr(jobs, "run_job", flaky)
+    jid = jobs.enqueue(conn, rid)
+    _run_pending(app)
+    row = jobs.latest_job(conn, rid)
+    assert row["state"] == jobs.QUEUED and "retrying" in row["message"] and "hiccupped" in row["error"]
+    huey = jobs.queue_for(app.config["DATABASE"])
+    assert huey.scheduled_count() == 1  # Huey holds the retry for RETRY_DELAY_S
+    later = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(seconds=jobs.RETRY_DELAY_S + 1)
+    for task in huey.read_schedule(later):
+        huey.execute(task, timestamp=later)
+    row = jobs.latest_job(conn, rid)
+    assert (row["state"], row["attempts"], row["error"]) == (jobs.DONE, 2, None)
+    assert calls == [1, 2] and jid == row["id"]
 
 
 def _fake_transcript(synced) -> Transcript:
@@ -123,7 +178,7 @@ def test_realign_reuses_the_transcript_and_honours_pins(app, conn, recording, sy
                  (recording.id, recording.id))
     conn.commit()
     jobs.enqueue(conn, recording.id, jobs.REALIGN)
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    _run_pending(app)
     row = jobs.latest_job(conn, recording.id)
     assert row["state"] == jobs.DONE, row["error"]
     a = Alignment.load(folder / "alignment.json")
@@ -172,9 +227,9 @@ def test_transcription_resumes_from_its_checkpoint(app, conn, tmp_path, own_tran
     offset = speech.starts[1] - 0.3
     marker = {"start": 1.0, "end": offset - 0.5, "text": "CHECKPOINTED FIRST PARAGRAPH", "avg_logprob": 0.0,
               "no_speech_prob": 0.0, "words": [{"start": 1.0, "end": 2.0, "text": "CHECKPOINTED", "probability": 1}]}
-    (folder / jobs.PARTIAL).write_text(json.dumps({"key": key, "offset": offset, "language": "en",
-                                                   "segments": [marker]}))
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    (folder / jobs.PARTIAL).write_text(json.dumps({"v": cache.CHECKPOINT_VERSION, "key": key, "offset": offset,
+                                                   "language": "en", "segments": [marker]}))
+    _run_pending(app)
     row = conn.execute("SELECT * FROM jobs").fetchone()
     assert row["state"] == jobs.DONE, row["error"]
     t = Transcript.load(folder / "transcript.json")
@@ -337,7 +392,7 @@ def test_progress_reports_percent_and_eta(app, conn, tmp_path, monkeypatch, own_
     resp = client.post("/lecturer/upload", content_type="multipart/form-data",
                        data=upload_form(login(client), tone_wav(tmp_path / "t.wav", 9.0)))
     assert resp.status_code == 302
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    _run_pending(app)
     during = [(p, e) for p, e, m in seen if "transcribing" in m]
     assert [round(p) for p, _ in during] == [0, 33, 67, 100]
     assert during[1][1] is not None and during[1][1] > 0  # an ETA once there is a rate to go by
@@ -348,23 +403,31 @@ def test_progress_reports_percent_and_eta(app, conn, tmp_path, monkeypatch, own_
                            / "transcript.json").model == "fake"
 
 
-def test_start_worker_hook(app, monkeypatch):
+def test_serve_supervises_its_worker_and_restarts_it_when_it_dies(app, monkeypatch):
     monkeypatch.setenv("SHIUR_NO_WORKER", "1")
     assert jobs.start_worker(app) is None
     monkeypatch.delenv("SHIUR_NO_WORKER")
-    proc = jobs.start_worker(app)
+    monkeypatch.setattr(jobs, "SUPERVISE_BACKOFF_S", (0.2,))
+    sup = jobs.start_worker(app)
     try:
-        assert proc is not None
+        assert sup is not None
+        first = sup.proc
         time.sleep(0.5)
-        assert proc.poll() is None  # running, waiting for work
+        assert first.poll() is None  # running, waiting for work
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        _wait(lambda: sup.proc is not None and sup.proc is not first and sup.proc.poll() is None, 20,
+              "the supervisor to start a new worker")
+        assert sup.restarts == 1
     finally:
-        proc.terminate()
-        proc.wait(10)
+        sup.stop()
+    assert sup.proc is None or sup.proc.poll() is not None
 
 
 def test_worker_liveness(app, conn):
     assert not jobs.worker_running(conn)
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))  # an idle look at the queue
+    jobs.configure(app.config["DATABASE"], app.config["LIBRARY_DIR"])
+    jobs.sweep(jobs.queue_for(app.config["DATABASE"]))  # a consumer's sweep is its sign of life
     assert jobs.worker_running(conn)
     assert not jobs.worker_running(conn, now=time.time() + jobs.WORKER_SEEN_S + 1)
 
@@ -397,7 +460,7 @@ def test_recording_deleted_mid_job_stays_deleted(app, conn, tmp_path, monkeypatc
 
     monkeypatch.setattr("sync.transcribe.load_model", lambda *_a, **_k: (object(), "fake"))
     monkeypatch.setattr("sync.transcribe.transcribe", transcribe_then_lose_it)
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    _run_pending(app)
     row = conn.execute("SELECT * FROM jobs").fetchone()
     assert row["state"] == jobs.FAILED and row["error"] == "the recording was deleted"
     assert not folder.exists()
