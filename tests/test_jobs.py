@@ -327,7 +327,7 @@ def test_sigkill_mid_transcription_then_restart(app, tmp_path, own_transcript_ca
         if first.poll() is None:
             first.kill()
             first.wait(10)
-    checkpoint = json.loads(partial.read_text())["offset"] if partial.exists() else 0.0
+    checkpoint = json.loads(partial.read_text()).get("offset", 0.0) if partial.exists() else 0.0
     assert job()["state"] == jobs.TRANSCRIBING  # the row still says so: nobody cleaned up
     assert hashlib.sha256((folder / "original.wav").read_bytes()).hexdigest() == original_sha
 
@@ -464,3 +464,155 @@ def test_recording_deleted_mid_job_stays_deleted(app, conn, tmp_path, monkeypatc
     row = conn.execute("SELECT * FROM jobs").fetchone()
     assert row["state"] == jobs.FAILED and row["error"] == "the recording was deleted"
     assert not folder.exists()
+
+
+# ---- Redis: two consumers, one killed mid-job ------------------------------------------------
+
+FAKE_WHISPER = """
+import json, os, sys, time
+from sync import transcribe as tr
+from sync.transcript import Segment, Word
+
+def load_model(*_a, **_k):
+    return object(), "fake"
+
+def transcribe(audio, model, language=None, options=None, **_k):
+    n = len(audio) / 16000
+    with open(os.environ["FAKE_LOG"], "a") as f:
+        f.write(json.dumps({"pid": os.getpid(), "seconds": round(n, 3)}) + "\\n")
+
+    def gen():
+        t = 0.0
+        while t + 1.0 <= n + 1e-6:
+            time.sleep(float(os.environ["FAKE_SEGMENT_S"]))
+            yield Segment(round(t, 3), round(t + 1, 3), "shalom", [Word(round(t, 3), round(t + 1, 3), "shalom", 0.9)])
+            t += 1.0
+
+    return gen(), tr.TranscribeInfo(duration=n, language="en")
+
+tr.load_model, tr.transcribe = load_model, transcribe
+from player import jobs
+jobs._serve_forever()
+"""
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    import shutil
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/setup does it)")
+    import redis
+
+    port = _free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    try:
+        _wait(lambda: _pings(client), 20, "redis-server to start", proc)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def _pings(client) -> bool:
+    import redis
+
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+def test_two_redis_consumers_one_killed_mid_job_every_job_done_once(app, tmp_path, monkeypatch, redis_url,
+                                                                     own_transcript_cache):
+    from player_fixtures import tone_wav
+
+    monkeypatch.setenv("SHIUR_QUEUE", redis_url)
+    add_user(app)
+    client = app.test_client()
+    token = login(client)
+    folders = []
+    for n, seconds in enumerate((30.0, 31.0, 32.0)):  # three different recordings: no shared cache entry
+        resp = client.post("/lecturer/upload", content_type="multipart/form-data",
+                           data=upload_form(token, tone_wav(tmp_path / f"t{n}.wav", seconds), title=f"Class {n}"))
+        assert resp.status_code == 302
+        folders.append(Path(app.config["LIBRARY_DIR"]) / resp.headers["Location"].rsplit("/", 1)[1])
+    assert not (Path(app.config["LIBRARY_DIR"]) / "queue.sqlite3").exists()  # the messages went to Redis
+    db = app.config["DATABASE"]
+
+    def rows():
+        c = connect(db)
+        try:
+            return {r["id"]: dict(r) for r in c.execute("SELECT * FROM jobs")}
+        finally:
+            c.close()
+
+    fake_log = tmp_path / "whisper.log"
+    env = {**os.environ, "SHIUR_LIBRARY": app.config["LIBRARY_DIR"], "SHIUR_DATABASE": db,
+           "SHIUR_MEDIA": app.config["MEDIA_DIR"], "PYTHONPATH": str(ROOT), "SHIUR_QUEUE": redis_url,
+           "FAKE_LOG": str(fake_log), "FAKE_SEGMENT_S": "0.3"}
+    logs = [tmp_path / "consumer-a.log", tmp_path / "consumer-b.log"]
+    procs = [subprocess.Popen([sys.executable, "-c", FAKE_WHISPER], env=env, cwd=ROOT,
+                              stdout=open(log, "ab"), stderr=subprocess.STDOUT) for log in logs]  # noqa: SIM115
+    try:
+        def checkpointed():
+            for r in rows().values():
+                folder = next(f for f in folders if f.name == _slug(db, r["recording_id"]))
+                partial = folder / jobs.PARTIAL
+                if r["state"] == jobs.TRANSCRIBING and partial.exists():
+                    offset = json.loads(partial.read_text()).get("offset", 0)
+                    if 0 < offset < 25:
+                        return r, offset
+            return None
+
+        victim_row, offset = _wait(checkpointed, 120, "a job to checkpoint its transcription", interval=0.05)
+        victim = next(p for p in procs if p.pid == victim_row["worker_pid"])
+        victim.send_signal(signal.SIGKILL)
+        victim.wait(10)
+        survivor = next(p for p in procs if p is not victim)
+        _wait(lambda: all(r["state"] in (jobs.DONE, jobs.FAILED) for r in rows().values()), 180,
+              "every job to finish", survivor, logs[procs.index(survivor)])
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.terminate()
+                p.wait(10)
+    final = rows()
+    assert [r["state"] for r in final.values()] == [jobs.DONE] * 3, final
+    assert {jid: r["attempts"] for jid, r in final.items()} == {
+        jid: (2 if jid == victim_row["id"] else 1) for jid in final}
+    text = "".join(log.read_text(errors="replace") for log in logs)
+    for jid in final:
+        assert text.count(f"job {jid}: done") == 1, text[-3000:]
+    assert "gone; requeued" in text
+    # Whisper ran once per recording, plus once over the killed job's tail only: resumed, not redone.
+    calls = [json.loads(line)["seconds"] for line in fake_log.read_text().splitlines()]
+    assert sorted(calls)[-3:] == [30.0, 31.0, 32.0] and len(calls) == 4
+    assert calls and min(calls) <= 32.0 - offset + 0.01
+    for folder in folders:
+        t = Transcript.load(folder / "transcript.json")
+        starts = [s.start for s in t.segments]
+        assert starts == sorted(set(starts)) and len(starts) == int(t.duration), (folder.name, starts)
+        for name in ("passages.vtt", "paragraphs.vtt", "alignment.json", "stream.m4a"):
+            assert (folder / name).stat().st_size > 0, name
+        assert not (folder / jobs.PARTIAL).exists()
+
+
+def _slug(db: str, recording_id: int) -> str:
+    c = connect(db)
+    try:
+        return c.execute("SELECT slug FROM recordings WHERE id = ?", (recording_id,)).fetchone()[0]
+    finally:
+        c.close()
