@@ -55,6 +55,8 @@ def queue_url(explicit: str | None = None) -> str | None:
 
 def open_queue(library_dir: str | Path | None, url: str | None = None) -> Any:
     """The Huey instance for ``url`` (Redis) or for the SQLite file in ``library_dir``."""
+    from . import batch  # noqa: F401  (registers the batch's tasks)
+
     url = queue_url(url)
     where = url or str(Path(library_dir or ".").resolve() / SQLITE_NAME)
     huey = _QUEUES.get(where)
