@@ -78,6 +78,13 @@ def options_for(
     )
 
 
+def load_model(name: str | None = None, cpu_threads: int | None = None) -> tuple[Any, str]:
+    """:func:`sync.transcribe.load_model` (once per process), looked up when called."""
+    from . import transcribe as tr
+
+    return tr.load_model(name) if cpu_threads is None else tr.load_model(name, cpu_threads=cpu_threads)
+
+
 CHECKPOINT_INTERVAL_S = 5.0
 """Seconds of wall time between transcription checkpoints: an interrupted run loses at most
 this much decoding, and a three-hour class is not rewritten to disk after every segment."""
@@ -164,7 +171,7 @@ def transcribe_audio(
             on_progress(duration, duration)
         return TranscribeResult(cp.transcript, True, audio, key, checkpoint=cp_path, resumed_from=duration)
     cp = cp or cache.Checkpoint(key)
-    wm, label = tr.load_model(model, cpu_threads=cpu_threads)
+    wm, label = load_model(model, cpu_threads=cpu_threads) if cpu_threads else load_model(model)
     if cp.offset > 0:
         say(f"transcript: resuming from the checkpoint at {cp.offset / 60:.1f} min")
     else:
@@ -233,10 +240,8 @@ def align_transcript(
     ``whisper`` is an already loaded model to hand on; without one, ``load`` loads ``model`` for
     the refinement pass (a re-alignment passes ``load=False``: it never pays for a model).
     """
-    from . import transcribe as tr
-
     if whisper is None and audio is not None and load:
-        whisper = tr.load_model(model or _model_arg(transcript))[0]
+        whisper = load_model(model or _model_arg(transcript))[0]
     samples = audio.samples if audio is not None else None
     return align(discourse, transcript, pins=pins, audio=samples, model=whisper)
 
@@ -275,6 +280,7 @@ def align_files(
     """Align an existing transcript to a text and write the outputs. Never transcribes."""
     transcript = Transcript.load(Path(transcript_path))
     discourse = load_discourse(text_path)
+    _check_pins(discourse, pins, Path(text_path).name)
     audio = load_audio(audio_path) if audio_path else None
     t0 = time.perf_counter()
     alignment = align_transcript(discourse, transcript, pins, audio, model)
@@ -287,6 +293,15 @@ def align_files(
     )
     files = write_outputs(result, outdir)
     return PipelineResult(Path(outdir), result, files, cached=True, timings=timings)
+
+
+def _check_pins(discourse: Discourse, pins: tuple[Pin, ...], text_name: str) -> None:
+    from .errors import ShiurError
+
+    known = {p.id for p in discourse.passages()}
+    for pin in pins:
+        if pin.passage_id not in known:
+            raise ShiurError(f"pin {pin.passage_id}: {text_name} has no such passage (`shiur text` lists them)")
 
 
 def _warn_unknown_abbreviations(discourse: Discourse, say: Say) -> None:
@@ -321,8 +336,6 @@ def sync_recording(
     The text is parsed first so a bad text fails before minutes of transcription. An interrupted
     run resumes its transcription from the checkpoint (see :func:`transcribe_audio`).
     """
-    from . import transcribe as tr_mod
-
     discourse = load_discourse(text_path)
     _warn_unknown_abbreviations(discourse, say)
     options = options_for(language, bias, discourse)
@@ -332,7 +345,7 @@ def sync_recording(
     )
     timings = {"transcribe": tr.seconds, "transcribe_cpu": tr.cpu_seconds} if not tr.cached else {}
     if tr.audio is not None:
-        tr_mod.load_model(model)  # loaded once per process; kept out of the alignment time below
+        load_model(model)  # loaded once per process; kept out of the alignment time below
     t0 = time.perf_counter()
     alignment = align_transcript(discourse, tr.transcript, pins, tr.audio, model)
     timings["align"] = time.perf_counter() - t0
