@@ -105,7 +105,13 @@ def serve(host: str, port: int, threads: int, server_kind: str, debug: bool, no_
     if debug or server_kind == "werkzeug":
         app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=debug)
         return
+    import signal
+    import sys
+
     import waitress
 
+    # SIGTERM (systemd, `docker stop`) ends the server like Ctrl-C, so the worker is stopped
+    # properly on the way out (it hands its job back to the queue).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     spool_uploads_in_library(app)
     waitress.serve(app, host=host, port=port, **waitress_options(app, threads))

@@ -640,7 +640,7 @@ class Supervisor(threading.Thread):
             if self.stopping.is_set():
                 return
             failures = 0 if time.monotonic() - started > HEALTHY_AFTER_S else failures + 1
-            wait = SUPERVISE_BACKOFF_S[min(failures, len(SUPERVISE_BACKOFF_S) - 1)]
+            wait = SUPERVISE_BACKOFF_S[min(max(failures - 1, 0), len(SUPERVISE_BACKOFF_S) - 1)]
             log.warning("worker %s exited with %s; restarting in %.0f s", proc.pid, code, wait)
             self.restarts += 1
             self.proc = None

@@ -616,3 +616,82 @@ def _slug(db: str, recording_id: int) -> str:
         return c.execute("SELECT slug FROM recordings WHERE id = ?", (recording_id,)).fetchone()[0]
     finally:
         c.close()
+
+
+def test_a_worker_stopped_with_sigterm_hands_its_job_back_at_once(app, tmp_path, own_transcript_cache):
+    """`systemctl restart`, or `shiur serve` stopping: the job goes back to the queue right away."""
+    from player_fixtures import tone_wav
+
+    add_user(app)
+    client = app.test_client()
+    resp = client.post("/lecturer/upload", content_type="multipart/form-data",
+                       data=upload_form(login(client), tone_wav(tmp_path / "t.wav", 30.0)))
+    assert resp.status_code == 302
+    db = app.config["DATABASE"]
+
+    def job():
+        c = connect(db)
+        try:
+            return c.execute("SELECT * FROM jobs").fetchone()
+        finally:
+            c.close()
+
+    env = {**os.environ, "SHIUR_LIBRARY": app.config["LIBRARY_DIR"], "SHIUR_DATABASE": db,
+           "SHIUR_MEDIA": app.config["MEDIA_DIR"], "PYTHONPATH": str(ROOT), "FAKE_LOG": str(tmp_path / "w.log"),
+           "FAKE_SEGMENT_S": "0.3"}
+    log = tmp_path / "worker.log"
+    proc = subprocess.Popen([sys.executable, "-c", FAKE_WHISPER], env=env, cwd=ROOT, stdout=open(log, "ab"),  # noqa: SIM115
+                            stderr=subprocess.STDOUT)
+    try:
+        _wait(lambda: job()["state"] == jobs.TRANSCRIBING and job()["percent"] > 10, 60, "the job to run", proc, log)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    row = job()
+    assert (row["state"], row["message"], row["worker_pid"]) == (jobs.QUEUED, "interrupted; resuming", None)
+    huey = jobs.queue_for(db)
+    assert huey.pending_count() == 1 and not jobs._lock(huey, row["id"]).is_locked()
+
+
+def test_shiur_serve_runs_waitress_and_restarts_a_dead_worker(tmp_path):
+    import urllib.request
+
+    port = _free_port()
+    env = {**os.environ, "SHIUR_LIBRARY": str(tmp_path / "library"), "PYTHONPATH": str(ROOT)}
+    env.pop("SHIUR_NO_WORKER", None)
+    shiur = Path(sys.executable).with_name("shiur")
+    log = tmp_path / "serve.log"
+    serve = subprocess.Popen([str(shiur), "serve", "--port", str(port), "--no-sample"], env=env, cwd=ROOT,
+                             stdout=open(log, "ab"), stderr=subprocess.STDOUT)  # noqa: SIM115
+
+    def children() -> list[int]:
+        # Each thread lists the children it forked; the supervisor thread forks the restarted ones.
+        out = []
+        for f in Path(f"/proc/{serve.pid}/task").glob("*/children"):
+            try:
+                out += [int(x) for x in f.read_text().split()]
+            except OSError:
+                pass
+        return out
+
+    def up():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+                return r.status == 200 and r.headers["Server"] == "shiur-sync"
+        except OSError:
+            return False
+
+    try:
+        assert _wait(up, 60, "shiur serve to answer", serve, log)
+        first = _wait(children, 30, "the worker process", serve, log)[0]
+        os.kill(first, signal.SIGKILL)
+        second = _wait(lambda: [c for c in children() if c != first], 30, "a new worker", serve, log)[0]
+        assert second != first and up()
+    finally:
+        serve.terminate()
+        serve.wait(20)
+    _wait(lambda: not Path(f"/proc/{second}").exists() or "Z" in Path(f"/proc/{second}/stat").read_text().split()[2],
+          20, "the worker to stop with the server")
