@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -67,8 +68,15 @@ PARTIAL = ".transcript.partial.json"
 RECORDING_STATUS = {QUEUED: "queued", TRANSCRIBING: "transcribing", ALIGNING: "aligning", DONE: "ready",
                     FAILED: "failed"}
 """The recordings row mirrors its job; "ready" is what the library calls a synced recording."""
+ATTENTION = ("העיבוד הסתיים, אבל אף קטע מהטקסט לא נמצא בהקלטה: בדקו שזה הטקסט הנכון ושפת ההקלטה נכונה. · "
+             "Processed, but no passage of the text was found in the recording: check that this is the right "
+             "text and the right language.")
+"""The message of a job that finished with nothing aligned: done, but the lecturer must look."""
 PROGRESS_EVERY_S = 1.0
 """Progress is written to the row at most this often (the status page polls it)."""
+
+
+DELETED = "the recording was deleted"
 
 
 class JobError(Exception):
@@ -168,7 +176,8 @@ def latest_job(conn: sqlite3.Connection, recording_id: int) -> sqlite3.Row | Non
 def job_view(row: sqlite3.Row | None) -> dict[str, Any]:
     """What the status page shows (JSON for the live poll)."""
     if row is None:
-        return {"state": "none", "percent": 0, "eta": None, "message": "", "error": None, "job": None}
+        return {"state": "none", "percent": 0, "eta": None, "message": "", "error": None, "job": None,
+                "attention": False}
     return {
         "job": row["id"],
         "kind": row["kind"],
@@ -178,6 +187,7 @@ def job_view(row: sqlite3.Row | None) -> dict[str, Any]:
         "message": row["message"] or "",
         "error": row["error"],
         "attempts": row["attempts"],
+        "attention": row["state"] == DONE and row["message"] == ATTENTION,
     }
 
 
@@ -195,13 +205,17 @@ def _set(conn: sqlite3.Connection, job_id: int, **fields: Any) -> None:
 
 
 def record_outcome(conn: sqlite3.Connection, job_id: int, state: str, error: BaseException | str | None = None,
-                   message: str = "") -> None:
+                   message: str = "", covered: int | None = None) -> None:
     """The one place a job's end (or its "retrying" pause) is recorded on its row and recording.
 
-    ``error`` is an exception (turned into the reason shown to the lecturer) or a ready reason.
+    ``error`` is an exception (turned into the reason shown to the lecturer, see
+    :func:`user_message`) or a ready reason. ``covered``: passages the alignment found read; a job
+    done with none needs the lecturer's attention (wrong text, wrong language, no speech).
     """
-    reason = error if isinstance(error, str) or error is None else _reason(error)
+    reason = error if isinstance(error, str) or error is None else user_message(conn, job_id, error)
     if state == DONE:
+        if covered == 0:
+            message = ATTENTION
         _set(conn, job_id, state=DONE, message=message, percent=100, eta=None, error=None)
     elif state == QUEUED:
         _set(conn, job_id, state=QUEUED, message=message, eta=None, error=reason, worker_pid=None)
@@ -209,12 +223,49 @@ def record_outcome(conn: sqlite3.Connection, job_id: int, state: str, error: Bas
         _set(conn, job_id, state=FAILED, message=message, eta=None, error=reason)
 
 
-def _reason(e: BaseException) -> str:
+_KNOWN = {
+    "the recording was deleted": "ההקלטה נמחקה",
+    "the original audio file is missing from the library folder": "קובץ השמע המקורי חסר בתיקיית הספרייה",
+    "the discourse text of this recording is missing": "טקסט המאמר של ההקלטה חסר",
+}
+_KIND = {"AudioError": ("קובץ השמע אינו שמיש", "The audio could not be used"),
+         "TextError": ("טקסט המאמר אינו שמיש", "The discourse text could not be used"),
+         "ModelError": ("מודל הזיהוי לא נטען", "The speech model could not be loaded")}
+_PATH = re.compile(r"(?:/[^/\s:'\"()]+)+/?")
+
+
+def user_message(conn: sqlite3.Connection, job_id: int, e: BaseException) -> str:
+    """What the lecturer reads when a job fails: Hebrew first, then English; the recording by its
+    title, never a path on the server (the full error is in the worker log)."""
     from sync.errors import ShiurError
 
-    if isinstance(e, JobError | ShiurError):
-        return str(e)
-    return f"internal error ({type(e).__name__}: {str(e)[:200]}); see the worker log"
+    row = conn.execute("SELECT r.title, r.audio_path FROM jobs j JOIN recordings r ON r.id = j.recording_id"
+                       " WHERE j.id = ?", (job_id,)).fetchone()
+    title = row["title"] if row is not None else ""
+    text = str(e)
+    if isinstance(e, JobError) and text in _KNOWN:
+        return f"{_KNOWN[text]} · {text}"
+    if isinstance(e, ShiurError):
+        detail = _scrub(text, row["audio_path"] if row is not None else None, title)
+        he, en = _KIND.get(type(e).__name__, ("העיבוד נכשל", "Processing failed"))
+        named = f" „{title}”" if title else ""
+        return f"{he}{named}. · {en}{f' ({title})' if title else ''}: {detail}"
+    return (f"תקלה פנימית בעיבוד; הפרטים ביומן השרת. · Internal error ({type(e).__name__}); "
+            f"the details are in the worker log.")
+
+
+def _scrub(text: str, audio_name: str | None, title: str) -> str:
+    """Paths become bare file names, and the stored original the recording's title."""
+
+    def name(m: re.Match[str]) -> str:
+        base = m.group(0).rstrip("/").rsplit("/", 1)[-1]
+        return title if audio_name and base == audio_name and title else base
+
+    text = _PATH.sub(name, text)
+    if audio_name and title:
+        text = text.replace(audio_name, title)
+    prefix = f"{title}: "
+    return text[len(prefix):] if text.startswith(prefix) else text
 
 
 # ---- claiming and recovering --------------------------------------------------------------
@@ -366,8 +417,9 @@ class _Heartbeat(threading.Thread):
 
 
 def run_job(conn: sqlite3.Connection, job: sqlite3.Row, library_dir: Path, model_name: str | None = None,
-            rep: Reporter | None = None) -> None:
-    """Do one claimed job to the end; raises on failure (the caller records the reason)."""
+            rep: Reporter | None = None) -> int:
+    """Do one claimed job to the end; returns how many passages were found read. Raises on
+    failure (the caller records the reason)."""
     from sync import cache, pipeline, writers
     from sync.alignment import Alignment, Pin
     from sync.audio import load_audio, sha256_file
@@ -450,6 +502,7 @@ def run_job(conn: sqlite3.Connection, job: sqlite3.Row, library_dir: Path, model
     _still_there(conn, rec["id"])
     rep.check()
     writers.write_outputs(result, outdir, ("passages.vtt", "paragraphs.vtt", "alignment.json"))
+    return len({c.passage_id for c in alignment.read_cues()})
 
 
 def _still_there(conn: sqlite3.Connection, recording_id: int) -> None:
@@ -496,13 +549,13 @@ def execute(job_id: int, retries_left: int = 0, huey: Any = None) -> str | None:
         log.info("job %s (%s) for recording %s: started, attempt %s", job_id, job["kind"], job["recording_id"],
                  job["attempts"])
         try:
-            run_job(conn, job, cfg.library_dir, cfg.model, rep)
+            covered = run_job(conn, job, cfg.library_dir, cfg.model, rep)
         except Superseded:
             log.warning("job %s: attempt %s was superseded by a sweep; stopping", job_id, job["attempts"])
             return None
         except Exception as e:
             gone = conn.execute("SELECT 1 FROM recordings WHERE id = ?", (job["recording_id"],)).fetchone() is None
-            error: BaseException | str = "the recording was deleted" if gone else e
+            error: BaseException | str = f"{_KNOWN[DELETED]} · {DELETED}" if gone else e
             log.error("job %s failed: %s\n%s", job_id, error, traceback.format_exc())
             from sync.errors import ShiurError
 
@@ -514,8 +567,8 @@ def execute(job_id: int, retries_left: int = 0, huey: Any = None) -> str | None:
             return FAILED
         finally:
             beat.stop.set()
-        record_outcome(conn, job_id, DONE)
-        log.info("job %s: done", job_id)
+        record_outcome(conn, job_id, DONE, covered=covered)
+        log.info("job %s: done, %s passages found", job_id, covered)
         return DONE
     finally:
         conn.close()

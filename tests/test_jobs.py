@@ -462,7 +462,7 @@ def test_recording_deleted_mid_job_stays_deleted(app, conn, tmp_path, monkeypatc
     monkeypatch.setattr("sync.transcribe.transcribe", transcribe_then_lose_it)
     _run_pending(app)
     row = conn.execute("SELECT * FROM jobs").fetchone()
-    assert row["state"] == jobs.FAILED and row["error"] == "the recording was deleted"
+    assert row["state"] == jobs.FAILED and row["error"] == "ההקלטה נמחקה · the recording was deleted"
     assert not folder.exists()
 
 
@@ -695,3 +695,57 @@ def test_shiur_serve_runs_waitress_and_restarts_a_dead_worker(tmp_path):
         serve.wait(20)
     _wait(lambda: not Path(f"/proc/{second}").exists() or "Z" in Path(f"/proc/{second}/stat").read_text().split()[2],
           20, "the worker to stop with the server")
+
+
+# ---- what the lecturer reads ------------------------------------------------------------------
+
+
+def test_a_failed_job_says_why_in_hebrew_and_english_without_server_paths(app, conn, tmp_path, monkeypatch,
+                                                                         own_transcript_cache):
+    import wave
+
+    silent = tmp_path / "my class.wav"
+    with wave.open(str(silent), "wb") as w:  # a real WAV file, 3 s of digital silence
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * 24000)
+    add_user(app)
+    client = app.test_client()
+    resp = client.post("/lecturer/upload", content_type="multipart/form-data",
+                       data=upload_form(login(client), silent, title="Shiur on Vayelech"))
+    assert resp.status_code == 302
+    _run_pending(app)
+    row = conn.execute("SELECT * FROM jobs").fetchone()
+    assert row["state"] == jobs.FAILED
+    error = row["error"]
+    assert error.startswith("קובץ השמע אינו שמיש „Shiur on Vayelech”.")
+    assert "The audio could not be used (Shiur on Vayelech): the recording is silent" in error
+    assert "/" not in error and "original.wav" not in error and app.config["LIBRARY_DIR"] not in error
+
+
+def test_an_internal_error_shows_no_details_to_the_lecturer(app, conn):
+    rid = _recording_row(conn)
+    jid = jobs.enqueue(conn, rid)
+    jobs.record_outcome(conn, jid, jobs.FAILED, KeyError("/srv/secret/path/x.json"))
+    error = jobs.latest_job(conn, rid)["error"]
+    assert error.startswith("תקלה פנימית") and "KeyError" in error and "/srv" not in error
+
+
+def test_a_job_that_found_no_passage_is_done_but_needs_attention(app, conn, tmp_path, monkeypatch,
+                                                                 own_transcript_cache):
+    from player_fixtures import tone_wav
+
+    monkeypatch.setattr("sync.transcribe.load_model", lambda *_a, **_k: (object(), "fake"))
+    monkeypatch.setattr("sync.transcribe.transcribe", _fake_transcribe)  # hears only "shalom"
+    add_user(app)
+    client = app.test_client()
+    resp = client.post("/lecturer/upload", content_type="multipart/form-data",
+                       data=upload_form(login(client), tone_wav(tmp_path / "t.wav", 6.0)))
+    slug = resp.headers["Location"].rsplit("/", 1)[1]
+    _run_pending(app)
+    view = jobs.job_view(conn.execute("SELECT * FROM jobs").fetchone())
+    assert view["state"] == jobs.DONE and view["attention"], view
+    assert view["message"].startswith("העיבוד הסתיים, אבל אף קטע") and "no passage of the text" in view["message"]
+    status = client.get(f"/lecturer/r/{slug}/status.json").get_json()
+    assert status["attention"] is True
