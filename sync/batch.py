@@ -409,6 +409,16 @@ class ProgressFile:
         self._stop.set()
 
 
+def _takes_report(processor: Callable[..., Any]) -> bool:
+    """A processor written before progress reporting takes (item, workdir, options) only."""
+    import inspect
+
+    try:
+        return len(inspect.signature(processor).parameters) >= 4
+    except (TypeError, ValueError):
+        return True
+
+
 def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: BatchOptions) -> ItemResult:
     """Runs in a worker: outputs go to a partial folder, renamed into place only when complete."""
     t0 = time.monotonic()
@@ -421,7 +431,8 @@ def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: Batch
             raise ShiurError(item.problem)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        figures = processor(item, partial, options, report)
+        figures = processor(item, partial, options, report) if _takes_report(processor) else processor(
+            item, partial, options)
         meta = {"key": item.key, "audio": str(item.audio), "text": str(item.text), **item.metadata}
         meta["figures"] = figures
         meta["options"] = asdict(options)
