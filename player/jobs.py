@@ -129,8 +129,19 @@ def queue_for(conn_or_db: sqlite3.Connection | str | Path) -> Any:
     return task_queue.open_queue(db.parent)
 
 
-def _push(conn_or_db: sqlite3.Connection | str | Path, job_id: int) -> None:
-    task_queue.tasks(queue_for(conn_or_db), __name__)["run_job"](job_id)
+NOT_SENT = "בתור; שרת התור אינו זמין כעת · queued; the queue server is not reachable yet"
+"""The message of a job whose Huey message could not be sent (Redis down): a sweep sends it."""
+
+
+def _push(conn: sqlite3.Connection, job_id: int) -> None:
+    """Send the job's Huey message. If the queue is unreachable the row stays queued, marked, and
+    the next sweep of a worker sends it: an upload never fails because Redis is restarting."""
+    try:
+        task_queue.tasks(queue_for(conn), __name__)["run_job"](job_id)
+    except Exception as e:  # redis.ConnectionError and kin; the queue backend is pluggable
+        log.error("job %s: could not reach the queue (%s); a worker's sweep will send it", job_id, e)
+        conn.execute("UPDATE jobs SET message = ? WHERE id = ? AND state = ?", (NOT_SENT, job_id, QUEUED))
+        conn.commit()
 
 
 def enqueue(conn: sqlite3.Connection, recording_id: int, kind: str = PROCESS) -> int:
@@ -355,7 +366,17 @@ def sweep(huey: Any) -> list[int]:
         # The dead worker never released its lock.
         _lock(huey, job_id).clear()
         task_queue.tasks(huey, __name__)["run_job"](job_id)
-    return back
+    conn = connect(cfg.database)
+    try:
+        unsent = [int(r[0]) for r in conn.execute("SELECT id FROM jobs WHERE state = ? AND message = ?",
+                                                  (QUEUED, NOT_SENT))]
+        for job_id in unsent:
+            task_queue.tasks(huey, __name__)["run_job"](job_id)
+            conn.execute("UPDATE jobs SET message = '' WHERE id = ? AND message = ?", (job_id, NOT_SENT))
+            conn.commit()
+    finally:
+        conn.close()
+    return back + unsent
 
 
 # ---- running one job ---------------------------------------------------------------------
@@ -552,6 +573,7 @@ def execute(job_id: int, retries_left: int = 0, huey: Any = None) -> str | None:
             covered = run_job(conn, job, cfg.library_dir, cfg.model, rep)
         except Superseded:
             log.warning("job %s: attempt %s was superseded by a sweep; stopping", job_id, job["attempts"])
+            lock = None  # it is the new attempt's lock now
             return None
         except Exception as e:
             gone = conn.execute("SELECT 1 FROM recordings WHERE id = ?", (job["recording_id"],)).fetchone() is None

@@ -749,3 +749,23 @@ def test_a_job_that_found_no_passage_is_done_but_needs_attention(app, conn, tmp_
     assert view["message"].startswith("העיבוד הסתיים, אבל אף קטע") and "no passage of the text" in view["message"]
     status = client.get(f"/lecturer/r/{slug}/status.json").get_json()
     assert status["attention"] is True
+
+
+def test_an_upload_while_the_queue_is_down_is_kept_and_sent_by_the_next_sweep(app, conn, monkeypatch):
+    rid = _recording_row(conn)
+    real = jobs.queue_for
+
+    def down(_where):
+        raise ConnectionError("Error 111 connecting to redis:6379. Connection refused.")
+
+    monkeypatch.setattr(jobs, "queue_for", down)
+    jid = jobs.enqueue(conn, rid)  # does not raise: the lecturer's upload is kept
+    row = jobs.latest_job(conn, rid)
+    assert (row["state"], row["message"]) == (jobs.QUEUED, jobs.NOT_SENT)
+    monkeypatch.setattr(jobs, "queue_for", real)
+    huey = jobs.queue_for(app.config["DATABASE"])
+    assert huey.pending_count() == 0
+    jobs.configure(app.config["DATABASE"], app.config["LIBRARY_DIR"])
+    assert jobs.sweep(huey) == [jid]
+    assert huey.pending_count() == 1 and jobs.latest_job(conn, rid)["message"] == ""
+    assert jobs.sweep(huey) == []
