@@ -494,10 +494,12 @@ def run_job(conn: sqlite3.Connection, job: sqlite3.Row, library_dir: Path, model
 
         def on_progress(done: float, total: float) -> None:
             nonlocal message
-            if eta.first is None and 0 < done < total:
+            first = eta.first is None
+            if first and 0 < done < total:
                 message = "ממשיך מהמקום שנעצר · resuming transcription"
             eta.update(done)
-            rep.progress(100 * done / max(total, 1e-9), eta.eta(), message, force=done >= total)
+            # The first report is written at once: the page says "transcribing" as decoding starts.
+            rep.progress(100 * done / max(total, 1e-9), eta.eta(), message, force=first or done >= total)
 
         res = pipeline.transcribe_audio(audio, audio_sha, model_name, options, on_progress=on_progress,
                                         checkpoint=outdir / PARTIAL, cpu_threads=_threads())

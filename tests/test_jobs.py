@@ -140,7 +140,7 @@ def test_an_unexpected_error_is_retried_by_huey_and_the_row_says_so(app, conn, m
     jid = jobs.enqueue(conn, rid)
     _run_pending(app)
     row = jobs.latest_job(conn, rid)
-    assert row["state"] == jobs.QUEUED and "retrying" in row["message"] and "hiccupped" in row["error"]
+    assert row["state"] == jobs.QUEUED and "retrying" in row["message"] and "OSError" in row["error"]
     huey = jobs.queue_for(app.config["DATABASE"])
     assert huey.scheduled_count() == 1  # Huey holds the retry for RETRY_DELAY_S
     later = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) + datetime.timedelta(seconds=jobs.RETRY_DELAY_S + 1)
