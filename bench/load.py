@@ -181,7 +181,11 @@ def run_one(kind: str, env: dict[str, str], slug: str, audio_size: int, clients:
                                    for n in range(clients)))
             return time.monotonic() - t0
 
+        cpu0 = time.process_time()
+        server_cpu0 = _cpu_seconds(proc.pid)
         wall = asyncio.run(main())
+        client_cpu = time.process_time() - cpu0
+        server_cpu = _cpu_seconds(proc.pid) - server_cpu0
         rss = _peak_rss_kib(proc.pid)
     finally:
         proc.terminate()
@@ -190,7 +194,17 @@ def run_one(kind: str, env: dict[str, str], slug: str, audio_size: int, clients:
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
-    return {"server": kind, "stats": stats, "wall": wall, "rss_kib": rss}
+    return {"server": kind, "stats": stats, "wall": wall, "rss_kib": rss, "client_cpu": client_cpu / wall,
+            "server_cpu": server_cpu / wall}
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process, from /proc (the server's own CPU use during the run)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -218,6 +232,8 @@ def report(results: list[dict], clients: int, think: float) -> None:
             print(f"{r['server']:<9} {name:<8} {len(lat):>7} {err:>6} {len(lat) / r['wall']:>7.0f} "
                   f"{1000 * _pct(lat, 0.50):>8.1f} {1000 * _pct(lat, 0.95):>8.1f} {1000 * _pct(lat, 0.99):>8.1f} "
                   f"{1000 * max(lat, default=float('nan')):>8.1f} {r['rss_kib'] / 1024:>7.0f} MB")
+        print(f"{r['server']:<9} CPU: server {100 * r['server_cpu']:.0f} %, load client {100 * r['client_cpu']:.0f} % "
+              "(of one core)")
         if st.first_error:
             print(f"{r['server']:<9} first error: {st.first_error}")
 
