@@ -12,6 +12,7 @@ request: requests, errors, throughput, p50/p95/p99/max latency, and the server's
 Timings on a shared machine are noisy: this prints figures and asserts nothing.
 
     .venv/bin/python bench/load.py [--clients 200] [--seconds 15] [--servers werkzeug,waitress]
+        [--think 1.0] [--kinds library,player,vtt,audio]      (BENCH_THREADS=N: waitress app threads)
 """
 
 from __future__ import annotations
@@ -168,6 +169,8 @@ def run_one(kind: str, env: dict[str, str], slug: str, audio_size: int, clients:
     port = _free_port()
     cmd = [str(Path(sys.executable).with_name("shiur")), "serve", "--server", kind, "--port", str(port),
            "--no-worker", "--no-sample"]
+    if kind == "waitress" and os.environ.get("BENCH_THREADS"):
+        cmd += ["--threads", os.environ["BENCH_THREADS"]]
     log = open(ROOT / "bench" / "out" / "load" / f"{kind}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
