@@ -61,7 +61,8 @@ class _Bar:
         if self.bar is None:
             from .progress import Progress
 
-            self.bar = Progress(total)
+            # The first report is where this run starts: past 0 when resumed from a checkpoint.
+            self.bar = Progress(total, start=done if done < total else 0.0)
         self.bar.update(done)
 
     def close(self) -> None:

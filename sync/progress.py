@@ -20,22 +20,25 @@ def clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total: float, label: str = "transcribing", stream: TextIO | None = None, width: int = 28):
+    def __init__(self, total: float, label: str = "transcribing", stream: TextIO | None = None, width: int = 28,
+                 start: float = 0.0):
         self.total = max(total, 1e-9)
+        self.start = start
+        """Audio already done when this run began (resumed from a checkpoint): not counted as speed."""
         self.label = label
         self.stream = stream or sys.stderr
         self.width = width
         self.started = time.monotonic()
-        self.done = 0.0
+        self.done = start
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last_decile = -1
         self._last_draw = 0.0
 
     def eta(self) -> float | None:
         elapsed = time.monotonic() - self.started
-        if self.done <= 0 or elapsed < 1:
+        if self.done <= self.start or elapsed < 1:
             return None
-        return elapsed * (self.total - self.done) / self.done
+        return elapsed * (self.total - self.done) / (self.done - self.start)
 
     def line(self) -> str:
         frac = min(1.0, self.done / self.total)
