@@ -722,6 +722,17 @@ def _drain(pending: dict[Future[ItemResult], BatchItem], record: Callable[[ItemR
     return lost
 
 
+def _mp_context() -> Any:
+    """Fork (fast, and test doubles carry over) unless this process has already run Whisper:
+    CTranslate2's and OpenMP's thread pools do not survive a fork, and the child would hang on
+    its first decode. Then the workers start from a clean process instead."""
+    from . import transcribe
+
+    if sys.platform.startswith("linux") and not transcribe._MODELS:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+
+
 def _pool_pass(
     items: Sequence[BatchItem],
     workers: int,
@@ -738,7 +749,7 @@ def _pool_pass(
     whole pool), in submission order, and those of them that were being processed at that moment;
     two empty lists when all were recorded.
     """
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    ctx = _mp_context()
     queue = list(items)
     pending: dict[Future[ItemResult], BatchItem] = {}
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)

@@ -541,6 +541,9 @@ def test_an_interrupted_recording_resumes_from_its_transcription_checkpoint(tmp_
 
     monkeypatch.setattr("sync.transcribe.load_model", lambda *_a, **_k: (object(), "fake"))
     monkeypatch.setattr("sync.transcribe.transcribe", fake_transcribe)
+    # No real model in this process (an earlier test may have loaded one): the workers are forked
+    # from it and inherit the fakes.
+    monkeypatch.setattr("sync.transcribe._MODELS", {})
     monkeypatch.setattr(pipeline, "CHECKPOINT_INTERVAL_S", 0.0)  # every segment, so the test knows where
     out = tmp_path / "out"
     first = run_batch(discover(src), out, progress=False)
