@@ -887,7 +887,10 @@ def _queue_pass(items: Sequence[BatchItem], outdir: Path, options: BatchOptions,
 
     def push(item: BatchItem) -> str:
         task = send.s(_item_dict(item), str(outdir), opts, name)
-        huey.enqueue(task)
+        try:
+            huey.enqueue(task)
+        except Exception as e:  # redis.ConnectionError and kin
+            raise ShiurError(f"{url}: the queue is not reachable ({str(e).splitlines()[0][:160]})") from None
         return task.id
 
     sent: dict[str, tuple[BatchItem, str | None, int]] = {}

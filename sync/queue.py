@@ -49,7 +49,8 @@ def queue_url(explicit: str | None = None) -> str | None:
     if url and not url.startswith(("redis://", "rediss://", "unix://")):
         from .errors import ShiurError
 
-        raise ShiurError(f"{QUEUE_ENV}={url!r}: expected a Redis URL (redis://host:6379/0) or nothing")
+        where = "--queue" if explicit else QUEUE_ENV
+        raise ShiurError(f"{where} {url!r}: expected a Redis URL (redis://host:6379/0)")
     return url or None
 
 
