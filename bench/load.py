@@ -5,14 +5,15 @@ Builds a library under bench/out/load/ with the synthetic sample class (espeak-n
 `shiur serve` on a free loopback port, and lets N concurrent clients (default 200, at most 200)
 each hold a keep-alive connection and loop over what a listener's browser asks for: the library
 page, the player page, both VTT files and the audio in 64 KB Range requests. Every client starts
-at once, as a class's listeners do when the link is sent. Prints, per server and per kind of
+at once, as a class's listeners do when the link is sent (``--ramp S`` spreads them over S
+seconds instead). Prints, per server and per kind of
 request: requests, errors, throughput, p50/p95/p99/max latency, and the server's peak RSS
 (VmHWM). Target on 2 cores: p99 < 100 ms for pages and VTT at 200 clients, no errors.
 
 Timings on a shared machine are noisy: this prints figures and asserts nothing.
 
     .venv/bin/python bench/load.py [--clients 200] [--seconds 15] [--servers werkzeug,waitress]
-        [--think 1.0] [--kinds library,player,vtt,audio]      (BENCH_THREADS=N: waitress app threads)
+        [--think 1.0] [--kinds library,player,vtt,audio] [--ramp 0]   (BENCH_THREADS=N: waitress threads)
 """
 
 from __future__ import annotations
@@ -103,8 +104,10 @@ async def _request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, p
 
 
 async def client(port: int, slug: str, audio_size: int, stop_at: float, stats: Stats, seed: int,
-                 think: float = THINK_S, kinds: tuple[str, ...] = KINDS) -> None:
+                 think: float = THINK_S, kinds: tuple[str, ...] = KINDS, ramp: float = 0.0) -> None:
     rnd = random.Random(seed)
+    if ramp > 0:
+        await asyncio.sleep(rnd.uniform(0, ramp))
     plan = [("library", "/", ""), ("player", f"/r/{slug}", ""), ("vtt", f"/r/{slug}/passages.vtt", ""),
             ("vtt", f"/r/{slug}/paragraphs.vtt", "")]
     plan = [p for p in plan if p[0] in kinds]
@@ -165,7 +168,7 @@ def _wait_up(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) ->
 
 
 def run_one(kind: str, env: dict[str, str], slug: str, audio_size: int, clients: int, seconds: float,
-            think: float = THINK_S, kinds: tuple[str, ...] = KINDS) -> dict:
+            think: float = THINK_S, kinds: tuple[str, ...] = KINDS, ramp: float = 0.0) -> dict:
     port = _free_port()
     cmd = [str(Path(sys.executable).with_name("shiur")), "serve", "--server", kind, "--port", str(port),
            "--no-worker", "--no-sample"]
@@ -180,7 +183,7 @@ def run_one(kind: str, env: dict[str, str], slug: str, audio_size: int, clients:
         async def main() -> float:
             stop_at = time.monotonic() + seconds
             t0 = time.monotonic()
-            await asyncio.gather(*(client(port, slug, audio_size, stop_at, stats, n, think, kinds)
+            await asyncio.gather(*(client(port, slug, audio_size, stop_at, stats, n, think, kinds, ramp)
                                    for n in range(clients)))
             return time.monotonic() - t0
 
@@ -248,6 +251,8 @@ def main() -> None:
     ap.add_argument("--servers", default="werkzeug,waitress")
     ap.add_argument("--think", type=float, default=THINK_S, help="mean seconds between a client's requests")
     ap.add_argument("--kinds", default=",".join(KINDS), help=f"requests to make, of {','.join(KINDS)}")
+    ap.add_argument("--ramp", type=float, default=0.0,
+                    help="start the clients spread over this many seconds (default: all at once)")
     args = ap.parse_args()
     clients = max(1, min(args.clients, MAX_CLIENTS))
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
@@ -263,9 +268,11 @@ def main() -> None:
     if soft < clients + 64:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, clients + 256), hard))
     kinds = tuple(k for k in args.kinds.split(",") if k in KINDS) or KINDS
-    results = [run_one(kind, env, slug, audio.stat().st_size, clients, seconds, args.think, kinds)
+    results = [run_one(kind, env, slug, audio.stat().st_size, clients, seconds, args.think, kinds, args.ramp)
                for kind in args.servers.split(",")]
     report(results, clients, args.think)
+    if args.ramp:
+        print(f"clients started over the first {args.ramp:g} s")
 
 
 if __name__ == "__main__":
