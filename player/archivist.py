@@ -346,7 +346,8 @@ def import_batch(
     ``library-import.json`` in the batch folder remembers what was added, so running it again
     after the batch is resumed adds only the new recordings.
     """
-    from sync.batch import DONE, atomic_write_text, load_state
+    from sync import atomic
+    from sync.batch import DONE, load_state
 
     batch_dir = Path(batch_dir)
     state = load_state(batch_dir)
@@ -388,7 +389,7 @@ def import_batch(
             out.append({"key": key, "slug": "", "status": f"failed: {e}"})
             continue
         ledger[key] = rec.slug
-        atomic_write_text(ledger_path, json.dumps(ledger, ensure_ascii=False, indent=1))
+        atomic.write_json(ledger_path, ledger, indent=1)
         out.append({"key": key, "slug": rec.slug, "status": "added"})
     return out
 

@@ -41,6 +41,7 @@ from flask import (
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from sync import pins as pins_rule
 from sync import writers
 from sync.alignment import READ, Alignment, Cue, Pin, cue_ids
 from sync.audio import EXTENSIONS, format_size, sha256_file
@@ -170,36 +171,13 @@ def _first_read(alignment: Alignment, passage_id: str) -> Cue | None:
     return min(cues, key=lambda c: c.start) if cues else None
 
 
-def set_start(alignment: Alignment, discourse: Discourse, passage_id: str, t: float) -> None:
-    """The passage's (first) reading starts at ``t``; neighbours are trimmed so cues never overlap."""
-    t = round(max(0.0, min(t, alignment.duration or t)), 3)
-    cue = _first_read(alignment, passage_id)
-    later = sorted((c for c in alignment.cues if c.start > t and c is not cue), key=lambda c: c.start)
-    if cue is None:
-        end = later[0].start if later else (alignment.duration or t + 5.0)
-        cue = Cue(passage_id=passage_id, start=t, end=max(end, t + 0.5), kind=READ, confidence=1.0)
-        alignment.cues.append(cue)
-    else:
-        length = max(cue.end - cue.start, 0.5)
-        cue.start = t
-        if cue.end <= t:
-            cue.end = min(later[0].start, t + length) if later else t + length
-        # Word timings belong to the old placement; keep only those still inside the cue.
-        cue.words = [w for w in cue.words if cue.start <= w.start < cue.end]
-    cue.pinned = True
-    cue.confidence = 1.0
-    if passage_id in alignment.skipped:
-        alignment.skipped.remove(passage_id)
-    for other in alignment.cues:
-        if other is not cue and other.start < t < other.end:
-            other.end = t
-    alignment.cues.sort(key=lambda c: c.start)
+def set_start(alignment: Alignment, discourse: Discourse, passage_id: str, t: float) -> Pin:
+    """The passage's reading starts at ``t`` (the rule is sync.pins', shared with re-alignment)."""
+    return pins_rule.apply_pin(alignment, Pin(passage_id, t))
 
 
 def mark_not_read(alignment: Alignment, passage_id: str) -> None:
-    alignment.cues = [c for c in alignment.cues if not (c.passage_id == passage_id and c.kind == READ)]
-    if passage_id not in alignment.skipped:
-        alignment.skipped.append(passage_id)
+    pins_rule.apply_not_read(alignment, passage_id)
 
 
 def review_order(alignment: Alignment, discourse: Discourse) -> list[dict[str, Any]]:
@@ -665,7 +643,7 @@ def edit(slug: str) -> Any:
         before = _snapshot(alignment, pins)
         if action == "set_start":
             assert value is not None
-            set_start(alignment, discourse, pid, value)
+            placed = set_start(alignment, discourse, pid, value)
             detail = f"start {value:.2f}"
         elif action == "nudge":
             assert value is not None
@@ -673,13 +651,13 @@ def edit(slug: str) -> Any:
             if cue is None:
                 return jsonify(error="לקטע אין זמן התחלה להזיז. / This passage has no start to nudge."), 400
             t = cue.start + value
-            set_start(alignment, discourse, pid, t)
+            placed = set_start(alignment, discourse, pid, t)
             detail = f"nudge {value:+.1f} -> {max(0.0, t):.2f}"
         else:
             mark_not_read(alignment, pid)
+            placed = Pin(pid, None)
             detail = "not read"
-        cue = _first_read(alignment, pid)
-        pins = [p for p in pins if p.passage_id != pid] + [Pin(pid, None if cue is None else cue.start)]
+        pins = [p for p in pins if p.passage_id != pid] + [placed]
         alignment.meta["corrections"] = len(pins)
 
         def db_changes() -> None:

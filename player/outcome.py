@@ -1,21 +1,15 @@
-"""What a finished job means for the lecturer: warnings, "needs attention", and error messages
-they can read.
+"""What a finished job means for the recording: warnings and "needs attention".
 
-Called from the job runner (``player/jobs.py``) with one line each, so the queue can change
-underneath without this logic moving:
-
-* :func:`record_outcome` after the result is written: a text of which not one passage was found
-  marks the recording as needing attention (publishing is refused until the lecturer confirms
-  on the review page), and audio that holds much less than its container declares is noted.
-* :func:`user_error` for a failed job: the reason with the lecturer's own file name instead of
-  the library's stored name or a server path, in Hebrew and English.
+:func:`record_outcome` is called by the job runner (``player/jobs.py``) after the result is
+written: a text of which not one passage was found marks the recording as needing attention
+(publishing is refused until the lecturer confirms on the review page), and audio that holds
+much less than its container declares is noted. (A failed job's message for the lecturer is
+``jobs.user_message``.)
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 from sync.alignment import Alignment
@@ -66,28 +60,3 @@ def confirm(conn: sqlite3.Connection, recording_id: int) -> None:
     """The lecturer looked and wants it anyway: publishing is allowed again."""
     conn.execute("UPDATE recordings SET attention = NULL WHERE id = ?", (recording_id,))
 
-
-_ABS_PATH = re.compile(r"(?<![\w.])/(?:[^\s/:'\"]+/)+([^\s/:'\"]+)")
-
-
-def user_error(conn: sqlite3.Connection, recording_id: int, library_dir: Path, reason: str) -> str:
-    """``reason`` as the lecturer should see it: their file name, no server paths, bilingual."""
-    row = conn.execute("SELECT source_name, audio_path, outdir, slug FROM recordings WHERE id = ?",
-                       (recording_id,)).fetchone()
-    name = ""
-    text = reason
-    if row is not None:
-        name = row["source_name"] or ""
-        folder = Path(library_dir) / (row["outdir"] or row["slug"] or "")
-        stored = row["audio_path"] or ""
-        if stored:
-            for p in {str(folder / stored), str(folder.resolve() / stored)}:
-                text = text.replace(p, name or stored)
-            if name:
-                text = re.sub(rf"(?<![\w.]){re.escape(stored)}\b", name, text)
-        for p in {str(folder.resolve()), str(folder), str(Path(library_dir).resolve()), str(library_dir)}:
-            text = text.replace(p + "/", "").replace(p, "")
-    # Any other absolute path (a temp dir, the model cache) is cut to its last part.
-    text = _ABS_PATH.sub(lambda m: m.group(1), text)
-    label = f"«{name}»" if name else "ההקלטה"
-    return f"העיבוד של {label} נכשל. / Processing failed: {text}"

@@ -28,6 +28,7 @@ from .coarse import coarse_align
 from .discourse import Discourse
 from .fine import WordMatch, align_region, passage_evidence, reads_passage, refine_chains
 from .params import DEFAULT, AlignParams
+from .pins import apply_start_pins
 from .textseq import TextSeq, build_textseq
 from .transcript import Transcript, Word
 
@@ -510,7 +511,7 @@ def align(
             end = min(max(pt.end, start), duration)
             conf = _confidence(pt, seq, prm)
             cues.append(Cue(passages[pt.passage].id, round(start, 3), round(end, 3), READ, conf, wt))
-    cues = _apply_start_pins(cues, pins, passages, duration, prm)
+    cues = apply_start_pins(cues, pins, duration)
     cues.sort(key=lambda c: c.start)
 
     # Close read cues: a passage lasts until the next one starts, unless the lecturer then
@@ -598,36 +599,3 @@ def _pin_anchors(pins: Sequence[Pin], seq: TextSeq, words: list[Word], prm: Alig
         if i < len(words) and words[i].start < pin.start + prm.pin_word_after:
             out.append((i, j))
     return out
-
-
-def _apply_start_pins(
-    cues: list[Cue], pins: Sequence[Pin], passages: list, duration: float, prm: AlignParams
-) -> list[Cue]:
-    """A pinned start is exact: move (or create) that passage's read cue and make room for it."""
-    for pin in pins:
-        if pin.start is None:
-            continue
-        # The pin corrects the reading found near it; one far away is another reading (the
-        # pin then marks a re-read the aligner missed).
-        mine = [
-            c
-            for c in cues
-            if c.passage_id == pin.passage_id
-            and c.kind == READ
-            and c.start - prm.pin_reach <= pin.start < c.end + prm.pin_reach
-        ]
-        if mine:
-            target = min(mine, key=lambda c: abs(c.start - pin.start))
-            length = max(target.end - target.start, prm.pin_min_cue)
-            target.start = pin.start
-            target.end = max(target.end, pin.start + prm.pin_min_cue) if target.end > pin.start else pin.start + length
-        else:
-            target = Cue(pin.passage_id, pin.start, pin.start + prm.pin_min_cue, READ)
-            cues.append(target)
-        target.pinned = True
-        target.confidence = 1.0
-        # Cues of other passages that started inside the pinned cue's first moment move aside.
-        for c in cues:
-            if c is not target and c.start < pin.start < c.end:
-                c.end = pin.start
-    return [c for c in cues if c.end > c.start]

@@ -11,6 +11,14 @@ unchanged) and redoes the rest from scratch. Failed items are retried: their cau
 text, a corrupt file replaced since) may have been fixed.
 
 Each worker is a process holding its own Whisper model, so memory grows with ``--workers``.
+With ``--queue redis://...`` the items are Huey tasks instead, run by ``shiur worker`` processes
+on any machine that sees the same paths (see docs/deployment.md); this process waits for their
+results and keeps the same state file and reports.
+
+While a recording is transcribed its worker writes its progress to ``OUTDIR/.progress/`` and
+its transcription checkpoint to ``OUTDIR/.checkpoints/``: the batch shows the running
+recording's percent and ETA, and a recording interrupted mid-transcription resumes from its
+checkpoint on the next run instead of from the start.
 """
 
 from __future__ import annotations
@@ -21,8 +29,9 @@ import json
 import multiprocessing
 import os
 import shutil
+import socket
 import sys
-import tempfile
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -35,7 +44,8 @@ from typing import Any
 
 import click
 
-from . import __version__
+from . import __version__, atomic
+from . import queue as queue_tasks
 from .audio import EXTENSIONS
 from .errors import ShiurError
 from .slugs import slugify
@@ -228,20 +238,6 @@ def discover(source: str | Path, recursive: bool = False) -> list[BatchItem]:
 # --------------------------------------------------------------------------- state
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def load_state(outdir: Path) -> dict[str, ItemResult]:
     path = outdir / STATE_NAME
     try:
@@ -256,7 +252,7 @@ def load_state(outdir: Path) -> dict[str, ItemResult]:
 def save_state(outdir: Path, state: dict[str, ItemResult]) -> None:
     data = {"version": STATE_VERSION, "software": f"shiur-sync {__version__}", "items": {}}
     data["items"] = {k: asdict(v) for k, v in state.items()}
-    atomic_write_text(outdir / STATE_NAME, json.dumps(data, ensure_ascii=False, indent=1))
+    atomic.write_json(outdir / STATE_NAME, data, indent=1)
 
 
 def _file_stamp(path: Path) -> tuple[int, float]:
@@ -282,9 +278,24 @@ def is_finished(item: BatchItem, result: ItemResult | None, outdir: Path) -> boo
 
 # --------------------------------------------------------------------------- processing
 
-Processor = Callable[[BatchItem, Path, BatchOptions], dict[str, Any]]
-"""Writes one item's outputs into the given (empty) folder and returns its figures
-(duration, passages, covered, mean_confidence, skipped). Raises on failure."""
+Report = Callable[[float, float], None]
+"""``report(done_seconds, total_seconds)``: how far the item's transcription is."""
+Processor = Callable[[BatchItem, Path, BatchOptions, Report], dict[str, Any]]
+"""Writes one item's outputs into the given (empty) folder, reporting its progress, and returns
+its figures (duration, passages, covered, mean_confidence, skipped). Raises on failure."""
+PROGRESS_DIR = ".progress"
+CHECKPOINT_DIR = ".checkpoints"
+RESULTS_DIR = ".results"
+PROGRESS_WRITE_S = 0.5
+"""A worker rewrites its progress file at most this often."""
+POLL_S = 0.25
+"""How often the batch looks at its workers' progress files to redraw the line."""
+HEARTBEAT_S = 5.0
+"""A worker touches its progress file this often even when nothing moves (alignment)."""
+STALE_S = 60.0
+"""With --queue: an item whose progress file is older than this lost its worker; it is sent again."""
+MAX_SENDS = 3
+"""With --queue: an item whose workers keep vanishing is failed after this many sends."""
 
 
 def alignment_figures(alignment: Any, n_passages: int) -> dict[str, Any]:
@@ -301,8 +312,13 @@ def alignment_figures(alignment: Any, n_passages: int) -> dict[str, Any]:
     }
 
 
-def process_recording(item: BatchItem, workdir: Path, options: BatchOptions) -> dict[str, Any]:
-    """The real pipeline for one item: decode, transcribe (cached), align, write every output.
+def checkpoint_for(outdir: Path, key: str) -> Path:
+    return outdir / CHECKPOINT_DIR / f"{key}.json"
+
+
+def process_recording(item: BatchItem, workdir: Path, options: BatchOptions, report: Report | None = None
+                      ) -> dict[str, Any]:
+    """The real pipeline for one item: decode, transcribe (cached, resumable), align, write every output.
 
     ``sync.transcribe.load_model`` keeps one model per process, so each worker loads it once.
     """
@@ -311,7 +327,11 @@ def process_recording(item: BatchItem, workdir: Path, options: BatchOptions) -> 
     if item.text is None:
         raise ShiurError(item.problem or "no text")
     language = options.language or item.metadata.get("language") or "he"
-    res = sync_recording(item.audio, item.text, workdir, model=options.model, language=language)
+    # workdir is OUTDIR/.<key>.partial; the checkpoint outlives it, for the next run.
+    checkpoint = checkpoint_for(workdir.parent, item.key)
+    checkpoint.parent.mkdir(exist_ok=True)
+    res = sync_recording(item.audio, item.text, workdir, model=options.model, language=language,
+                         on_progress=report, checkpoint=checkpoint)
     result = res.result
     figures = alignment_figures(result.alignment, len(result.discourse.passages()))
     if options.formats:
@@ -340,23 +360,85 @@ def _failed_result(item: BatchItem) -> ItemResult:
     )
 
 
+class ProgressFile:
+    """The worker's side of the progress line: ``OUTDIR/.progress/<key>.json``, rewritten at
+    most every :data:`PROGRESS_WRITE_S`, and touched every :data:`HEARTBEAT_S` by a thread."""
+
+    def __init__(self, outdir: Path, key: str):
+        from .progress import Eta
+
+        self.path = outdir / PROGRESS_DIR / f"{key}.json"
+        self.path.parent.mkdir(exist_ok=True)
+        self.key = key
+        self.eta = Eta(1.0)
+        self.done = 0.0
+        self.total = 0.0
+        self._written = 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.write(force=True)
+        self._beat = threading.Thread(target=self._heartbeat, daemon=True)
+        self._beat.start()
+
+    def __call__(self, done: float, total: float) -> None:
+        if total != self.eta.total:
+            from .progress import Eta
+
+            self.eta = Eta(total)
+        self.eta.update(done)
+        self.done, self.total = done, total
+        self.write(force=done >= total)
+
+    def write(self, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._written < PROGRESS_WRITE_S:
+            return
+        with self._lock:
+            self._written = now
+            data = {"key": self.key, "done": round(self.done, 2), "total": round(self.total, 2),
+                    "eta": self.eta.eta(), "pid": os.getpid(), "host": socket.gethostname(), "beat": time.time()}
+            try:
+                atomic.write_json(self.path, data, fsync=False)
+            except OSError:
+                pass  # progress is a courtesy; the work goes on without it
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(HEARTBEAT_S):
+            self.write(force=True)
+
+    def close(self) -> None:
+        self._stop.set()
+
+
+def _takes_report(processor: Callable[..., Any]) -> bool:
+    """A processor written before progress reporting takes (item, workdir, options) only."""
+    import inspect
+
+    try:
+        return len(inspect.signature(processor).parameters) >= 4
+    except (TypeError, ValueError):
+        return True
+
+
 def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: BatchOptions) -> ItemResult:
     """Runs in a worker: outputs go to a partial folder, renamed into place only when complete."""
     t0 = time.monotonic()
     res = _failed_result(item)
     partial = outdir / f".{item.key}.partial"
     final = outdir / item.key
+    report = ProgressFile(outdir, item.key)
     try:
         if item.problem:
             raise ShiurError(item.problem)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        figures = processor(item, partial, options)
+        figures = processor(item, partial, options, report) if _takes_report(processor) else processor(
+            item, partial, options)
         meta = {"key": item.key, "audio": str(item.audio), "text": str(item.text), **item.metadata}
         meta["figures"] = figures
         meta["options"] = asdict(options)
         meta["software"] = f"shiur-sync {__version__}"
-        (partial / "batch-item.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+        atomic.write_json(partial / "batch-item.json", meta, indent=1)
         if final.exists():
             shutil.rmtree(final)
         os.replace(partial, final)
@@ -367,6 +449,7 @@ def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: Batch
                 setattr(res, k, figures[k])
         res.skipped = list(figures.get("skipped", []))
         res.coverage_pct = round(100.0 * res.covered / res.passages, 1) if res.passages else 0.0
+        checkpoint_for(outdir, item.key).unlink(missing_ok=True)
     except ShiurError as e:
         res.error = str(e)
     except NotImplementedError as e:
@@ -375,6 +458,7 @@ def _run_one(processor: Processor, item: BatchItem, outdir: Path, options: Batch
         res.error = f"{type(e).__name__}: {e}"
         res.metadata["traceback"] = traceback.format_exc(limit=6)
     finally:
+        report.close()
         shutil.rmtree(partial, ignore_errors=True)
     res.seconds = round(time.monotonic() - t0, 2)
     res.finished_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -392,12 +476,90 @@ class BatchSummary:
         return [r for r in self.results if r.status != DONE]
 
 
-def _progress(total: int, initial: int, enabled: bool):
-    from tqdm import tqdm
+class Display:
+    """The batch's progress on stderr: the running recordings' percent and ETA, as `shiur sync`
+    shows one recording's, read from the workers' progress files.
 
-    # A redrawn bar only on a terminal; a log (cron, CI) gets one line per recording instead.
-    tty = sys.stderr.isatty()
-    return tqdm(total=total, initial=initial, unit="rec", desc="batch", disable=not (enabled and tty), file=sys.stderr)
+    On a terminal one line is redrawn; in a log (cron, CI) a line is printed per recording every
+    10 % of its audio, and one when it finishes.
+    """
+
+    def __init__(self, outdir: Path, total: int, finished: int, enabled: bool, stream: Any = None):
+        self.outdir = outdir
+        self.total = total
+        self.finished = finished
+        self.enabled = enabled
+        self.stream = stream or sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.running: dict[str, int] = {}
+        """key -> last decile printed (log mode)."""
+        self._width = 0
+
+    def start(self, key: str) -> None:
+        self.running.setdefault(key, -1)
+
+    def _read(self, key: str) -> dict[str, Any] | None:
+        try:
+            return json.loads((self.outdir / PROGRESS_DIR / f"{key}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def line_for(self, key: str, p: dict[str, Any]) -> str:
+        from .progress import clock
+
+        n = self.finished + 1
+        total, done = float(p.get("total") or 0), float(p.get("done") or 0)
+        if total <= 0:
+            return f"batch {n}/{self.total} {key}: preparing"
+        frac = min(1.0, done / total)
+        width = 20
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        eta = p.get("eta")
+        eta_s = clock(eta) if eta is not None else "?"
+        return (f"batch {n}/{self.total} {key}: transcribing [{bar}] {clock(done)} / {clock(total)} audio "
+                f"{frac:4.0%}  ETA {eta_s}")
+
+    def poll(self) -> None:
+        if not self.enabled:
+            return
+        lines = []
+        for key in list(self.running):
+            p = self._read(key)
+            if p is None:
+                continue
+            line = self.line_for(key, p)
+            if self.tty:
+                lines.append(line)
+                continue
+            total = float(p.get("total") or 0)
+            decile = int(10 * float(p.get("done") or 0) / total) if total > 0 else -1
+            if decile > self.running[key] and total > 0:
+                self.running[key] = decile
+                self.stream.write(line + "\n")
+                self.stream.flush()
+        if self.tty and lines:
+            text = " | ".join(lines)
+            self.stream.write("\r" + text + " " * max(0, self._width - len(text)))
+            self._width = len(text)
+            self.stream.flush()
+
+    def done(self, res: ItemResult) -> None:
+        self.running.pop(res.key, None)
+        self.finished += 1
+        (self.outdir / PROGRESS_DIR / f"{res.key}.json").unlink(missing_ok=True)
+        if not self.enabled:
+            return
+        what = "done" if res.status == DONE else f"failed: {res.error}"
+        if self.tty:
+            self.stream.write("\r" + " " * self._width + "\r")
+            self._width = 0
+        self.stream.write(f"batch {self.finished}/{self.total}: {res.key}: {what}\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled and self.tty and self._width:
+            self.stream.write("\n")
+            self.stream.flush()
 
 
 def run_batch(
@@ -409,15 +571,19 @@ def run_batch(
     processor: Processor = process_recording,
     progress: bool = True,
     on_result: Callable[[ItemResult], None] | None = None,
+    queue: str | None = None,
+    stream: Any = None,
 ) -> BatchSummary:
     """Process ``items`` into ``outdir``, skipping those a previous run finished; write the reports.
 
     ``on_result`` is called in this process after each item is recorded in the state file.
+    ``queue`` (a Redis URL): send the items to ``shiur worker`` processes instead of a local pool.
     """
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     with _exclusive(outdir):
-        return _run_batch(items, outdir, workers, options or BatchOptions(), processor, progress, on_result)
+        return _run_batch(items, outdir, workers, options or BatchOptions(), processor, progress, on_result,
+                          queue, stream)
 
 
 LOCK_NAME = ".batch.lock"
@@ -451,27 +617,42 @@ def _run_batch(
     processor: Processor,
     progress: bool,
     on_result: Callable[[ItemResult], None] | None,
+    queue: str | None = None,
+    stream: Any = None,
 ) -> BatchSummary:
     state = load_state(outdir)
-    # Leftovers of an interrupted run are never trusted.
-    for leftover in outdir.glob(".*.partial"):
-        shutil.rmtree(leftover, ignore_errors=True)
+    if queue:
+        # Results that remote workers delivered after an interrupted run are collected first.
+        found = _collect_results(outdir)
+        for res, _path in found:
+            state[res.key] = res
+        save_state(outdir, state)
+        for _res, path in found:
+            path.unlink(missing_ok=True)
+    else:
+        # Leftovers of an interrupted run are never trusted (checkpoints are: they name their input).
+        for leftover in outdir.glob(".*.partial"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        shutil.rmtree(outdir / PROGRESS_DIR, ignore_errors=True)
     todo = [it for it in items if not is_finished(it, state.get(it.key), outdir)]
     reused = len(items) - len(todo)
-    bar = _progress(len(items), reused, progress)
+    display = Display(outdir, len(items), reused, progress, stream)
 
     def record(res: ItemResult) -> None:
         state[res.key] = res
         save_state(outdir, state)
-        bar.update(1)
-        if progress and bar.disable:
-            n = sum(1 for it in items if it.key in state)
-            what = "done" if res.status == DONE else f"failed: {res.error}"
-            print(f"batch {n}/{len(items)}: {res.key}: {what}", file=sys.stderr, flush=True)
-        elif res.status != DONE and progress:
-            bar.write(f"failed: {res.key}: {res.error}")
+        display.done(res)
         if on_result is not None:
             on_result(res)
+
+    if queue:
+        try:
+            _queue_pass(todo, outdir, options, processor, record, display, queue)
+        finally:
+            display.close()
+            ordered = [state[it.key] for it in items if it.key in state]
+            write_reports(outdir, ordered)
+        return BatchSummary(results=ordered, ran=len(todo), reused=reused)
 
     try:
         # Every item runs in a worker process, even with one worker: a decoder or model crash (or
@@ -481,9 +662,10 @@ def _run_batch(
         fruitless = 0
         while remaining:
             if isolate:
-                lost, in_flight = _pool_pass(remaining, 1, 1, processor, outdir, options, record)
+                lost, in_flight = _pool_pass(remaining, 1, 1, processor, outdir, options, record, display)
             else:
-                lost, in_flight = _pool_pass(remaining, workers, workers * 2, processor, outdir, options, record)
+                lost, in_flight = _pool_pass(remaining, workers, workers * 2, processor, outdir, options, record,
+                                             display)
             if not lost:
                 break
             progressed = len(lost) < len(remaining)
@@ -501,10 +683,20 @@ def _run_batch(
                 raise ShiurError("batch worker processes keep dying before they start (out of memory?)")
             remaining = lost
     finally:
-        bar.close()
+        display.close()
         ordered = [state[it.key] for it in items if it.key in state]
         write_reports(outdir, ordered)
+        _tidy(outdir)
     return BatchSummary(results=ordered, ran=len(todo), reused=reused)
+
+
+def _tidy(outdir: Path) -> None:
+    """No running recording is left to show; an empty checkpoint folder is not worth keeping."""
+    shutil.rmtree(outdir / PROGRESS_DIR, ignore_errors=True)
+    try:
+        (outdir / CHECKPOINT_DIR).rmdir()
+    except OSError:
+        pass  # absent, or holding the checkpoint of an interrupted recording
 
 
 WORKER_DIED = "the worker process died while processing it (a crash in the decoder or model, or out of memory)"
@@ -531,6 +723,17 @@ def _drain(pending: dict[Future[ItemResult], BatchItem], record: Callable[[ItemR
     return lost
 
 
+def _mp_context() -> Any:
+    """Fork (fast, and test doubles carry over) unless this process has already run Whisper:
+    CTranslate2's and OpenMP's thread pools do not survive a fork, and the child would hang on
+    its first decode. Then the workers start from a clean process instead."""
+    from . import transcribe
+
+    if sys.platform.startswith("linux") and not transcribe._MODELS:
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("forkserver" if sys.platform.startswith("linux") else "spawn")
+
+
 def _pool_pass(
     items: Sequence[BatchItem],
     workers: int,
@@ -539,6 +742,7 @@ def _pool_pass(
     outdir: Path,
     options: BatchOptions,
     record: Callable[[ItemResult], None],
+    display: Display | None = None,
 ) -> tuple[list[BatchItem], list[BatchItem]]:
     """Run ``items`` in a process pool, recording each result as it arrives.
 
@@ -546,7 +750,7 @@ def _pool_pass(
     whole pool), in submission order, and those of them that were being processed at that moment;
     two empty lists when all were recorded.
     """
-    ctx = multiprocessing.get_context("fork" if sys.platform.startswith("linux") else "spawn")
+    ctx = _mp_context()
     queue = list(items)
     pending: dict[Future[ItemResult], BatchItem] = {}
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx)
@@ -559,8 +763,13 @@ def _pool_pass(
                 except BrokenProcessPool:
                     in_flight = _drain(pending, record)
                     return in_flight + queue, in_flight
+                if display is not None:
+                    display.start(queue[0].key)
                 pending[fut] = queue.pop(0)
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            # Woken every POLL_S to redraw the running recordings' progress.
+            done, _ = wait(pending, timeout=POLL_S, return_when=FIRST_COMPLETED)
+            if display is not None:
+                display.poll()
             for fut in [f for f in pending if f in done]:
                 if isinstance(fut.exception(), BrokenProcessPool):
                     in_flight = _drain(pending, record)
@@ -582,6 +791,152 @@ def _pool_pass(
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------- on the queue
+
+QUEUE_TASK = "shiur_batch_item"
+WAITING_HINT_S = 30.0
+"""With --queue: say so when no worker has taken any item for this long."""
+
+
+def _processor_name(processor: Processor) -> str:
+    return f"{processor.__module__}:{processor.__qualname__}"
+
+
+def _resolve(name: str) -> Processor:
+    import importlib
+
+    module, _, attr = name.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def _item_dict(item: BatchItem) -> dict[str, Any]:
+    return {"key": item.key, "audio": str(item.audio), "text": str(item.text) if item.text else None,
+            "metadata": dict(item.metadata), "problem": item.problem}
+
+
+def _item_from(d: dict[str, Any]) -> BatchItem:
+    return BatchItem(d["key"], Path(d["audio"]), Path(d["text"]) if d.get("text") else None,
+                     dict(d.get("metadata") or {}), d.get("problem") or "")
+
+
+def _lock_name(outdir: Path, key: str) -> str:
+    return f"batch:{outdir}:{key}"
+
+
+def run_queued_item(huey: Any, item_d: dict[str, Any], outdir_s: str, options_d: dict[str, Any],
+                    processor_name: str) -> str | None:
+    """The Huey task's body, in a ``shiur worker``: run one item, leave its result for the batch."""
+    from huey.exceptions import TaskLockedException
+
+    outdir = Path(outdir_s)
+    item = _item_from(item_d)
+    options = BatchOptions(**{**options_d, "formats": tuple(options_d.get("formats") or ())})
+    try:
+        with huey.lock_task(_lock_name(outdir, item.key)):
+            res = _run_one(_resolve(processor_name), item, outdir, options)
+            atomic.write_json(outdir / RESULTS_DIR / f"{item.key}.json", asdict(res))
+            return res.status
+    except TaskLockedException:
+        return None  # another worker is on it (a resend raced the first)
+
+
+def _register_tasks(huey: Any) -> dict[str, Any]:
+    @huey.task(name=QUEUE_TASK)
+    def batch_item(item_d: dict[str, Any], outdir_s: str, options_d: dict[str, Any], processor_name: str) -> Any:
+        return run_queued_item(huey, item_d, outdir_s, options_d, processor_name)
+
+    return {"batch_item": batch_item}
+
+
+queue_tasks.add_tasks(__name__, _register_tasks)
+
+
+def _collect_results(outdir: Path) -> list[tuple[ItemResult, Path]]:
+    out = []
+    for path in sorted((outdir / RESULTS_DIR).glob("*.json")):
+        try:
+            out.append((ItemResult.from_dict(json.loads(path.read_text(encoding="utf-8"))), path))
+        except (OSError, ValueError, TypeError):
+            continue  # being written (atomic: rare) or damaged; looked at again next time
+    return out
+
+
+def _beat(outdir: Path, key: str) -> float | None:
+    try:
+        return float(json.loads((outdir / PROGRESS_DIR / f"{key}.json").read_text(encoding="utf-8"))["beat"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _queue_pass(items: Sequence[BatchItem], outdir: Path, options: BatchOptions, processor: Processor,
+                record: Callable[[ItemResult], None], display: Display, url: str) -> None:
+    """Send ``items`` to the queue at ``url`` and record their results as workers deliver them.
+
+    A worker killed mid-item stops touching its progress file; after :data:`STALE_S` the item is
+    sent again (its transcription resumes from the checkpoint), at most :data:`MAX_SENDS` times.
+    Interrupted, the items no worker has started are revoked; those running finish, and the next
+    run collects their results.
+    """
+    huey = queue_tasks.open_queue(None, url)
+    send = queue_tasks.tasks(huey, __name__)["batch_item"]
+    (outdir / RESULTS_DIR).mkdir(exist_ok=True)
+    (outdir / PROGRESS_DIR).mkdir(exist_ok=True)
+    opts = {**asdict(options), "formats": list(options.formats)}
+    name = _processor_name(processor)
+
+    def push(item: BatchItem) -> str:
+        task = send.s(_item_dict(item), str(outdir), opts, name)
+        try:
+            huey.enqueue(task)
+        except Exception as e:  # redis.ConnectionError and kin
+            raise ShiurError(f"{url}: the queue is not reachable ({str(e).splitlines()[0][:160]})") from None
+        return task.id
+
+    sent: dict[str, tuple[BatchItem, str | None, int]] = {}
+    now = time.time()
+    for item in items:
+        beat = _beat(outdir, item.key)
+        if beat is not None and now - beat < STALE_S:
+            sent[item.key] = (item, None, 1)  # still running for an interrupted earlier run
+        else:
+            (outdir / PROGRESS_DIR / f"{item.key}.json").unlink(missing_ok=True)
+            sent[item.key] = (item, push(item), 1)
+        display.start(item.key)
+    started_at, hinted = time.monotonic(), False
+    try:
+        while sent:
+            time.sleep(POLL_S)
+            display.poll()
+            for res, path in _collect_results(outdir):
+                if res.key in sent:
+                    del sent[res.key]
+                    record(res)
+                path.unlink(missing_ok=True)
+            now = time.time()
+            for key, (item, _tid, sends) in list(sent.items()):
+                beat = _beat(outdir, key)
+                if beat is None or now - beat < STALE_S:
+                    continue
+                (outdir / PROGRESS_DIR / f"{key}.json").unlink(missing_ok=True)
+                if sends >= MAX_SENDS:
+                    del sent[key]
+                    record(_worker_died(item, outdir))
+                    continue
+                # Its worker vanished holding the item's lock.
+                huey.lock_task(_lock_name(outdir, key)).clear()
+                sent[key] = (item, push(item), sends + 1)
+            if not hinted and time.monotonic() - started_at > WAITING_HINT_S and all(
+                    _beat(outdir, k) is None for k in sent) and display.finished == display.total - len(sent):
+                hinted = True
+                print(f"batch: waiting for a worker: run `shiur worker` with SHIUR_QUEUE={url} on a machine "
+                      "that sees these folders", file=sys.stderr, flush=True)
+    except BaseException:
+        for key, (_item, tid, _sends) in sent.items():
+            if tid is not None and _beat(outdir, key) is None:
+                huey.revoke_by_id(tid)
+        raise
 
 
 # --------------------------------------------------------------------------- reports
@@ -627,9 +982,9 @@ def write_reports(outdir: Path, results: Sequence[ItemResult]) -> tuple[Path, Pa
     w.writeheader()
     w.writerows(rows)
     csv_path = outdir / REPORT_CSV
-    atomic_write_text(csv_path, buf.getvalue())
+    atomic.write_text(csv_path, buf.getvalue())
     html_path = outdir / REPORT_HTML
-    atomic_write_text(html_path, render_html(rows))
+    atomic.write_text(html_path, render_html(rows))
     return csv_path, html_path
 
 
@@ -700,9 +1055,12 @@ found read in the recording. shiur-sync {esc(__version__)}</span></small></p>
 @click.option("--cue-text", default="text", show_default=True, metavar="SPEC",
               help="Cue text of the SRT/VTT exports: text, id, words or words:N.")
 @click.option("-r", "--recursive", is_flag=True, help="Also take recordings from SOURCE's sub-folders.")
+@click.option("--queue", "queue_url", default=None, metavar="redis://HOST:PORT/DB",
+              help="Send the recordings to `shiur worker` processes through this Redis queue instead of a local "
+                   "pool (the workers must see SOURCE and OUTDIR at the same paths).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 def batch_command(source: Path, outdir: Path, workers: int, model: str | None, language: str | None, formats: str,
-                  cue_text: str, recursive: bool, quiet: bool) -> None:
+                  cue_text: str, recursive: bool, queue_url: str | None, quiet: bool) -> None:
     """Sync a whole collection: SOURCE is a folder or a CSV/JSON manifest.
 
     \b
@@ -722,8 +1080,14 @@ def batch_command(source: Path, outdir: Path, workers: int, model: str | None, l
     items = discover(source, recursive)
     fmts = parse_formats(formats) if formats else ()
     opts = BatchOptions(model=model, language=language, formats=fmts, cue_text=spec)
+    url = queue_tasks.queue_url(queue_url) if queue_url else None
+    if url:
+        # Remote workers see the same paths only if they are absolute.
+        items = [BatchItem(it.key, it.audio.resolve(), it.text.resolve() if it.text else None, it.metadata,
+                           it.problem) for it in items]
+        outdir = outdir.resolve()
     try:
-        summary = run_batch(items, outdir, workers=workers, options=opts, progress=not quiet)
+        summary = run_batch(items, outdir, workers=workers, options=opts, progress=not quiet, queue=url)
     except KeyboardInterrupt:
         done = sum(1 for r in load_state(outdir).values() if r.status == DONE)
         click.echo(f"\ninterrupted: {done} finished recordings are kept; run the same command to resume", err=True)

@@ -127,7 +127,8 @@ class _Bar:
         if self.bar is None:
             from .progress import Progress
 
-            self.bar = Progress(total)
+            # The first report is where this run starts: past 0 when resumed from a checkpoint.
+            self.bar = Progress(total, start=done if done < total else 0.0)
         self.bar.update(done)
 
     def close(self) -> None:
@@ -182,13 +183,21 @@ def transcribe_cmd(audio: Path, output: Path | None, model: str | None, language
 @click.option("--audio", "audio_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The recording, to refine word times (optional; never re-transcribes).")
 @click.option("--model", default=None, help="Model used for refinement with --audio. " + _MODEL_HELP)
+@click.option("--pin", "pin_specs", multiple=True, metavar="PASSAGE=SECONDS",
+              help="A correction, as on the review page: p2.1=75.5 (starts at 1:15.5; 1:15.5 works too) or "
+                   "p3.1=none (not read). Repeatable.")
 @click.option("-q", "--quiet", is_flag=True, help="Only errors.")
 def align_cmd(transcript: Path, text: Path, outdir: Path, audio_path: Path | None, model: str | None,
-              quiet: bool) -> None:
+              pin_specs: tuple[str, ...], quiet: bool) -> None:
     """Align an existing TRANSCRIPT (from `shiur transcribe`) to the discourse TEXT. Never transcribes."""
+    from .pins import parse_pin
     from .pipeline import align_files
 
-    res = align_files(transcript, text, outdir, audio_path=audio_path, model=model, say=_say(quiet))
+    try:
+        pins = tuple(parse_pin(spec) for spec in pin_specs)
+    except ValueError as e:
+        raise ShiurError(f"--pin: {e}") from None
+    res = align_files(transcript, text, outdir, audio_path=audio_path, model=model, pins=pins, say=_say(quiet))
     a = res.result.alignment
     click.echo(f"aligned {len(a.read_cues())} passage readings, {len(a.skipped)} passages not found, "
                f"in {res.timings['align']:.1f} s")

@@ -298,15 +298,11 @@ class AlignParams:
     confidence_quality: float = 0.3
 
     # ---- Pins ---------------------------------------------------------------------------------
-    pin_reach: float = 10.0
-    """A start pin corrects the reading of its passage found within this many seconds; one
-    further away is another reading (a re-read the aligner missed)."""
     pin_word_before: float = 0.25
     """The word a pin anchors may start this much before the pinned time..."""
     pin_word_after: float = 5.0
-    """...and at most this much after it."""
-    pin_min_cue: float = 0.5
-    """A pinned cue lasts at least this long."""
+    """...and at most this much after it. (How a pin moves its cue is ``sync/pins.py``'s rule,
+    shared with the review page.)"""
 
 
 DEFAULT = AlignParams()

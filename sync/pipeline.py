@@ -18,8 +18,8 @@ from .alignment import Alignment, Pin
 from .audio import Audio, load_audio, sha256_file
 from .discourse import Discourse, load_discourse
 from .forced import WhisperForcer
-from .transcribe import TranscribeOptions, language_option, load_model, transcribe_all, vocabulary_hints
-from .transcript import Transcript
+from .transcribe import TranscribeOptions, language_option, vocabulary_hints
+from .transcript import Segment, Transcript
 from .writers import DEFAULT_OUTPUTS, SyncResult, write_outputs
 
 Progress = Callable[[float, float], None]
@@ -48,6 +48,10 @@ class TranscribeResult:
     cache_key: str
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    checkpoint: Path | None = None
+    """The checkpoint the caller chose (cleared by it once its outputs are written)."""
+    resumed_from: float = 0.0
+    """Seconds of audio taken from a checkpoint instead of decoded again."""
 
 
 @dataclass
@@ -75,6 +79,20 @@ def options_for(
     )
 
 
+def load_model(name: str | None = None, cpu_threads: int | None = None) -> tuple[Any, str]:
+    """:func:`sync.transcribe.load_model` (once per process), looked up when called."""
+    from . import transcribe as tr
+
+    return tr.load_model(name) if cpu_threads is None else tr.load_model(name, cpu_threads=cpu_threads)
+
+
+CHECKPOINT_INTERVAL_S = 5.0
+"""Seconds of wall time between transcription checkpoints: an interrupted run loses at most
+this much decoding, and a three-hour class is not rewritten to disk after every segment."""
+RESUME_MIN_SECONDS = 0.5
+"""A tail of audio shorter than this after the checkpoint is not decoded again (nothing to hear)."""
+
+
 def transcribe_file(
     audio_path: str | Path,
     model: str | None = None,
@@ -83,6 +101,7 @@ def transcribe_file(
     on_progress: Progress | None = None,
     say: Say = _quiet,
     keep_audio: bool = False,
+    checkpoint: Path | None = None,
 ) -> TranscribeResult:
     """Transcribe a recording, or reuse the cached transcript of the same bytes/model/options.
 
@@ -102,14 +121,110 @@ def transcribe_file(
             audio = load_audio(path) if keep_audio else None
             return TranscribeResult(hit, True, audio, key)
     audio = load_audio(path)
-    wm, label = load_model(model)
-    say(f"transcribing {path.name} ({audio.duration / 60:.1f} min) with {label}, language {options.language or 'auto'}")
+    res = transcribe_audio(audio, digest, model, options, use_cache=False, on_progress=on_progress, say=say,
+                           checkpoint=checkpoint)
+    if not keep_audio:
+        res.audio = None
+    return res
+
+
+def transcribe_audio(
+    audio: Audio,
+    digest: str,
+    model: str | None = None,
+    options: TranscribeOptions | None = None,
+    *,
+    use_cache: bool = True,
+    on_progress: Progress | None = None,
+    say: Say = _quiet,
+    checkpoint: Path | None = None,
+    cpu_threads: int | None = None,
+) -> TranscribeResult:
+    """Transcribe decoded audio, resumably: the one transcription step of `sync`, `batch` and the web job.
+
+    ``on_progress(done_seconds, total_seconds)`` is called after every segment. The segments so
+    far are checkpointed to ``checkpoint`` (default: beside the cache entry) every
+    :data:`CHECKPOINT_INTERVAL_S`; a run that finds a checkpoint of the same key decodes only
+    the audio after it (Whisper restarts cleanly at a segment boundary), in the language the
+    first run found. The finished transcript is stored in the cache and kept in the checkpoint
+    (marked complete) until the caller, its outputs written, calls ``cache.clear_checkpoint``;
+    so a job killed between transcribing and writing does not transcribe again.
+    """
+    from . import transcribe as tr
+    from .audio import SAMPLE_RATE
+    from .whisper_model import resolve_model
+
+    options = options or TranscribeOptions()
+    _, label = resolve_model(model)
+    key = cache.cache_key(digest, label, options.to_dict())
+    if use_cache:
+        hit = cache.load(key)
+        if hit is not None:
+            say(f"transcript: using the cached transcription ({cache.cache_path(key)})")
+            return TranscribeResult(hit, True, audio, key, checkpoint=checkpoint)
+    cp_path = checkpoint or cache.checkpoint_path(key)
+    cp = cache.load_checkpoint(cp_path, key)
+    duration = audio.duration
+    if cp is not None and cp.complete and cp.transcript is not None:
+        say("transcript: the transcription finished before the interruption; using it")
+        cache.store(key, cp.transcript)
+        if on_progress:
+            on_progress(duration, duration)
+        return TranscribeResult(cp.transcript, True, audio, key, checkpoint=cp_path, resumed_from=duration)
+    cp = cp or cache.Checkpoint(key)
+    wm, label = load_model(model, cpu_threads=cpu_threads) if cpu_threads else load_model(model)
+    if cp.offset > 0:
+        say(f"transcript: resuming from the checkpoint at {cp.offset / 60:.1f} min")
+    else:
+        say(f"transcribing {audio.path.name} ({duration / 60:.1f} min) with {label}, "
+            f"language {options.language or 'auto'}")
     t0, c0 = time.perf_counter(), time.process_time()
-    transcript = transcribe_all(audio.samples, wm, label, options, on_progress=on_progress, audio_sha256=digest)
+    resumed_from = cp.offset
+    if on_progress:
+        on_progress(cp.offset, duration)
+    tail = audio.samples[int(cp.offset * SAMPLE_RATE) :]
+    if len(tail) > RESUME_MIN_SECONDS * SAMPLE_RATE:
+        language = cp.language or options.language or tr.AUTO
+        segments, info = tr.transcribe(tail, wm, language, options=options)
+        cp.language = cp.language or info.language
+        saved = time.monotonic()
+        for seg in segments:
+            cp.segments.append(_shift(seg, resumed_from))
+            cp.offset = max(cp.offset, cp.segments[-1].end)
+            if time.monotonic() - saved >= CHECKPOINT_INTERVAL_S:
+                cache.save_checkpoint(cp_path, cp)
+                saved = time.monotonic()
+            if on_progress:
+                on_progress(min(cp.offset, duration), duration)
+    if on_progress and cp.offset < duration:
+        on_progress(duration, duration)
     secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+    transcript = Transcript(
+        duration=round(duration, 3),
+        language=cp.language or (options.language or ""),
+        segments=cp.segments,
+        model=label,
+        options=options.to_dict(),
+        audio_sha256=digest,
+    )
     # Stored even with use_cache=False: "transcribe again" refreshes the cached entry.
     cache.store(key, transcript)
-    return TranscribeResult(transcript, False, audio if keep_audio else None, key, secs, cpu)
+    cache.save_checkpoint(cp_path, cache.Checkpoint(key, duration, transcript.language, [], True, transcript))
+    if checkpoint is None:
+        # The cache entry is this run's checkpoint now.
+        cache.clear_checkpoint(cp_path)
+    return TranscribeResult(transcript, False, audio, key, secs, cpu, checkpoint=checkpoint,
+                            resumed_from=resumed_from)
+
+
+def _shift(seg: Segment, offset: float) -> Segment:
+    if offset:
+        seg.start = round(seg.start + offset, 3)
+        seg.end = round(seg.end + offset, 3)
+        for w in seg.words:
+            w.start = round(w.start + offset, 3)
+            w.end = round(w.end + offset, 3)
+    return seg
 
 
 def align_transcript(
@@ -122,8 +237,16 @@ def align_transcript(
     """Run the aligner. ``model`` is loaded only if a word-by-word reading has a doubtful
     boundary to force (:mod:`sync.forced`); a plain re-alignment loads none."""
     samples = audio.samples if audio is not None else None
-    forcer = WhisperForcer(samples, model, transcript.language or "he") if samples is not None else None
+    forcer = (WhisperForcer(samples, model or _model_arg(transcript), transcript.language or "he")
+              if samples is not None else None)
     return align(discourse, transcript, pins=pins, audio=samples, forcer=forcer)
+
+
+def _model_arg(transcript: Transcript) -> str | None:
+    label = transcript.model
+    if not label or label.startswith("bundled") or label.startswith("local:"):
+        return None
+    return label
 
 
 def _meta(
@@ -153,6 +276,7 @@ def align_files(
     """Align an existing transcript to a text and write the outputs. Never transcribes."""
     transcript = Transcript.load(Path(transcript_path))
     discourse = load_discourse(text_path)
+    _check_pins(discourse, pins, Path(text_path).name)
     audio = load_audio(audio_path) if audio_path else None
     t0 = time.perf_counter()
     alignment = align_transcript(discourse, transcript, pins, audio, model)
@@ -165,6 +289,15 @@ def align_files(
     )
     files = write_outputs(result, outdir)
     return PipelineResult(Path(outdir), result, files, cached=True, timings=timings)
+
+
+def _check_pins(discourse: Discourse, pins: tuple[Pin, ...], text_name: str) -> None:
+    from .errors import ShiurError
+
+    known = {p.id for p in discourse.passages()}
+    for pin in pins:
+        if pin.passage_id not in known:
+            raise ShiurError(f"pin {pin.passage_id}: {text_name} has no such passage (`shiur text` lists them)")
 
 
 def _warn_unknown_abbreviations(discourse: Discourse, say: Say) -> None:
@@ -192,16 +325,19 @@ def sync_recording(
     on_progress: Progress | None = None,
     say: Say = _quiet,
     outputs: tuple[str, ...] = DEFAULT_OUTPUTS,
+    checkpoint: Path | None = None,
 ) -> PipelineResult:
     """Recording + discourse -> passages.vtt, paragraphs.vtt, alignment.json, transcript.json in ``outdir``.
 
-    The text is parsed first so a bad text fails before minutes of transcription.
+    The text is parsed first so a bad text fails before minutes of transcription. An interrupted
+    run resumes its transcription from the checkpoint (see :func:`transcribe_audio`).
     """
     discourse = load_discourse(text_path)
     _warn_unknown_abbreviations(discourse, say)
     options = options_for(language, bias, discourse)
     tr = transcribe_file(
-        audio_path, model, options, use_cache=use_cache, on_progress=on_progress, say=say, keep_audio=refine
+        audio_path, model, options, use_cache=use_cache, on_progress=on_progress, say=say, keep_audio=refine,
+        checkpoint=checkpoint,
     )
     timings = {"transcribe": tr.seconds, "transcribe_cpu": tr.cpu_seconds} if not tr.cached else {}
     t0 = time.perf_counter()
@@ -211,5 +347,7 @@ def sync_recording(
         discourse, alignment, tr.transcript, _meta(tr.transcript, Path(text_path), Path(audio_path), timings)
     )
     result.meta["transcript_cached"] = tr.cached
+    result.meta["transcript_resumed_from"] = round(tr.resumed_from, 3)
     files = write_outputs(result, outdir, outputs)
+    cache.clear_checkpoint(checkpoint)
     return PipelineResult(Path(outdir), result, files, tr.cached, timings)

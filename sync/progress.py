@@ -20,22 +20,25 @@ def clock(seconds: float) -> str:
 
 
 class Progress:
-    def __init__(self, total: float, label: str = "transcribing", stream: TextIO | None = None, width: int = 28):
+    def __init__(self, total: float, label: str = "transcribing", stream: TextIO | None = None, width: int = 28,
+                 start: float = 0.0):
         self.total = max(total, 1e-9)
+        self.start = start
+        """Audio already done when this run began (resumed from a checkpoint): not counted as speed."""
         self.label = label
         self.stream = stream or sys.stderr
         self.width = width
         self.started = time.monotonic()
-        self.done = 0.0
+        self.done = start
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last_decile = -1
         self._last_draw = 0.0
 
     def eta(self) -> float | None:
         elapsed = time.monotonic() - self.started
-        if self.done <= 0 or elapsed < 1:
+        if self.done <= self.start or elapsed < 1:
             return None
-        return elapsed * (self.total - self.done) / self.done
+        return elapsed * (self.total - self.done) / (self.done - self.start)
 
     def line(self) -> str:
         frac = min(1.0, self.done / self.total)
@@ -67,3 +70,29 @@ class Progress:
         elapsed = time.monotonic() - self.started
         self.stream.write(f"{self.label}: done in {clock(elapsed)}\n")
         self.stream.flush()
+
+
+class Eta:
+    """Time left for a job reporting ``done`` out of ``total``, from its rate since the first
+    report of this run (a resumed job starts part-way, which must not count as speed)."""
+
+    def __init__(self, total: float):
+        self.total = max(total, 1e-9)
+        self.first: tuple[float, float] | None = None
+        self.last: tuple[float, float] | None = None
+
+    def update(self, done: float, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if self.first is None:
+            self.first = (done, now)
+        self.last = (done, now)
+
+    def eta(self) -> float | None:
+        if self.first is None or self.last is None:
+            return None
+        (d0, t0), (d1, t1) = self.first, self.last
+        if d1 >= self.total:
+            return 0.0
+        if d1 <= d0 or t1 - t0 <= 0:
+            return None
+        return (self.total - d1) * (t1 - t0) / (d1 - d0)

@@ -32,7 +32,7 @@ from sync.errors import AudioError, ShiurError
 CALLS = "calls.log"
 
 
-def fake_processor(item: BatchItem, workdir: Path, options: BatchOptions) -> dict:
+def fake_processor(item: BatchItem, workdir: Path, options: BatchOptions, report=None) -> dict:
     """Stands in for transcribe + align: logs the call, fails on 'corrupt' audio, writes outputs."""
     with open(item.audio.parent / CALLS, "a", encoding="utf-8") as f:
         f.write(item.key + "\n")
@@ -44,7 +44,7 @@ def fake_processor(item: BatchItem, workdir: Path, options: BatchOptions) -> dic
     return {"duration": 3.5, "passages": 4, "covered": 3, "mean_confidence": 0.8125, "skipped": ["p2.2"]}
 
 
-def crashing_processor(item: BatchItem, workdir: Path, options: BatchOptions) -> dict:
+def crashing_processor(item: BatchItem, workdir: Path, options: BatchOptions, report=None) -> dict:
     (workdir / "half-written.vtt").write_text("WEBVTT\n", encoding="utf-8")
     raise RuntimeError("decoder crashed")
 
@@ -193,7 +193,7 @@ def test_an_unexpected_crash_leaves_no_partial_output(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == sorted([STATE_NAME, REPORT_CSV, REPORT_HTML, ".batch.lock"])
 
 
-def dying_processor(item: BatchItem, workdir: Path, options: BatchOptions) -> dict:
+def dying_processor(item: BatchItem, workdir: Path, options: BatchOptions, report=None) -> dict:
     """A native crash or the out-of-memory killer: the worker process vanishes without a word."""
     if item.audio.read_bytes().startswith(b"CORRUPT"):
         os._exit(139)
@@ -455,3 +455,189 @@ def test_a_second_batch_in_the_same_folder_is_refused(tmp_path):
         holder.kill()
         holder.wait()
     assert run_batch(discover(src), out, processor=fake_processor, progress=False).results[0].status == DONE
+
+
+# --------------------------------------------------------------------------- progress, checkpoints, queue
+
+
+def reporting_processor(item: BatchItem, workdir: Path, options: BatchOptions, report=None) -> dict:
+    """Ten seconds of 'audio' in five steps, reported as the real pipeline reports transcription."""
+    import time
+
+    for i in range(1, 6):
+        time.sleep(0.3)
+        if report is not None:
+            report(2.0 * i, 10.0)
+    return fake_processor(item, workdir, options)
+
+
+def test_batch_shows_the_running_recordings_percent_and_eta(tmp_path):
+    import io
+    import re
+
+    src = _collection(tmp_path / "in", n=2, corrupt=None)
+    out = tmp_path / "out"
+    log = io.StringIO()  # not a terminal: a line per 10 % of each recording, as in a cron log
+    summary = run_batch(discover(src), out, processor=reporting_processor, progress=True, stream=log)
+    assert not summary.failed
+    lines = log.getvalue().splitlines()
+    running = [ln for ln in lines if "transcribing [" in ln]
+    for key in ("c1", "c2"):
+        mine = [ln for ln in running if f" {key}: " in ln]
+        percents = [int(m.group(1)) for ln in mine if (m := re.search(r"(\d+)%", ln))]
+        assert any(0 < p < 100 for p in percents), (key, lines)  # seen mid-way, not only at the end
+        assert any(re.search(r"ETA \d+:\d\d", ln) for ln in mine), (key, lines)  # a time left, not "?"
+        assert "0:10 audio" in mine[-1]
+    assert "batch 1/2: c1: done" in lines and "batch 2/2: c2: done" in lines
+    assert not (out / ".progress").exists()
+
+
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch) -> Path:
+    """A fresh transcript cache that still shares the unpacked bundled model."""
+    from sync.whisper_model import bundled_model_dir, cache_dir
+
+    bundled_model_dir()
+    root = tmp_path / "cache"
+    root.mkdir()
+    if (cache_dir() / "models").is_dir():
+        (root / "models").symlink_to(cache_dir() / "models")
+    monkeypatch.setenv("SHIUR_CACHE", str(root))
+    return root
+
+
+def test_an_interrupted_recording_resumes_from_its_transcription_checkpoint(tmp_path, monkeypatch, own_cache):
+    """The worker dies 4 s into a 10 s recording; the rerun decodes only the last 6 s."""
+    import json
+
+    from player_fixtures import tone_wav
+
+    from sync import pipeline
+    from sync.transcribe import TranscribeInfo
+    from sync.transcript import Segment, Transcript, Word
+
+    src = tmp_path / "in"
+    src.mkdir()
+    tone_wav(src / "c1.wav", 10.0)
+    (src / "c1.txt").write_text(ENGLISH_TEXT, encoding="utf-8")
+    calls = tmp_path / "whisper.log"
+    die = tmp_path / "die-at-4s"
+    die.touch()
+
+    def fake_transcribe(audio, model, language=None, options=None, **_k):
+        n = len(audio) / 16000
+        with open(calls, "a") as f:
+            f.write(f"{n:.2f}\n")
+
+        def gen():
+            t = 0.0
+            while t + 1.0 <= n + 1e-6:
+                if die.exists() and t >= 4.0:
+                    os._exit(137)  # killed: no cleanup, no exception
+                yield Segment(round(t, 3), round(t + 1, 3), f"w{t:g}", [Word(t, t + 1, f"w{t:g}")])
+                t += 1.0
+
+        return gen(), TranscribeInfo(duration=n, language="en")
+
+    monkeypatch.setattr("sync.transcribe.load_model", lambda *_a, **_k: (object(), "fake"))
+    monkeypatch.setattr("sync.transcribe.transcribe", fake_transcribe)
+    # No real model in this process (an earlier test may have loaded one): the workers are forked
+    # from it and inherit the fakes.
+    monkeypatch.setattr("sync.transcribe._MODELS", {})
+    monkeypatch.setattr(pipeline, "CHECKPOINT_INTERVAL_S", 0.0)  # every segment, so the test knows where
+    out = tmp_path / "out"
+    first = run_batch(discover(src), out, progress=False)
+    assert first.results[0].status == FAILED and "worker process died" in first.results[0].error
+    checkpoint = json.loads((out / ".checkpoints" / "c1.json").read_text())
+    assert checkpoint["offset"] == 4.0 and len(checkpoint["segments"]) == 4
+
+    die.unlink()
+    second = run_batch(discover(src), out, progress=False)
+    assert second.results[0].status == DONE, second.results[0].error
+    assert [float(x) for x in calls.read_text().split()] == [10.0, 6.0]  # the rerun heard only the rest
+    t = Transcript.load(out / "c1" / "transcript.json")
+    assert [s.start for s in t.segments] == [float(i) for i in range(10)]
+    assert not (out / ".checkpoints").exists()  # cleared once the recording was done
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_url(tmp_path):
+    import shutil
+    import subprocess
+    import time
+
+    exe = shutil.which("redis-server")
+    if exe is None:
+        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/setup does it)")
+    import redis
+
+    port = _free_port()
+    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            client.ping()
+            break
+        except redis.ConnectionError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                pytest.fail("redis-server did not start")
+            time.sleep(0.1)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_batch_on_a_redis_queue_runs_in_a_worker_with_the_same_report_and_resume(tmp_path, redis_url):
+    import io
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    src = _collection(tmp_path / "in", n=3, corrupt="c2")
+    out = tmp_path / "out"
+    env = {**os.environ, "SHIUR_QUEUE": redis_url, "SHIUR_LIBRARY": str(tmp_path / "library"),
+           "PYTHONPATH": os.pathsep.join([str(root), str(root / "tests")])}
+    log = open(tmp_path / "worker.log", "wb")  # noqa: SIM115
+    worker = subprocess.Popen([sys.executable, "-m", "player.jobs"], env=env, cwd=root, stdout=log,
+                              stderr=subprocess.STDOUT)
+    try:
+        shown = io.StringIO()
+        summary = run_batch(discover(src), out, processor=reporting_processor, progress=True, stream=shown,
+                            queue=redis_url)
+    finally:
+        worker.terminate()
+        worker.wait(10)
+        log.close()
+    status = {r.key: r.status for r in summary.results}
+    assert status == {"c1": DONE, "c2": FAILED, "c3": DONE}, (tmp_path / "worker.log").read_text()[-2000:]
+    assert "unreadable or corrupt" in summary.failed[0].error
+    calls = _calls(src)
+    assert sorted(calls) == ["c1", "c2", "c3"]  # each once, in the worker
+    assert (out / "c1" / "passages.vtt").is_file() and (out / REPORT_CSV).is_file()
+    assert "batch 3/3" in shown.getvalue() and "transcribing [" in shown.getvalue()
+    rows = list(csv.DictReader((out / REPORT_CSV).read_text(encoding="utf-8").splitlines()))
+    assert [r["status"] for r in rows] == ["done", "failed", "done"]
+    # Resume works the same way: the finished ones are not sent again, the failed one is.
+    (src / "c2.wav").write_bytes(b"RIFF fixed")
+    worker = subprocess.Popen([sys.executable, "-m", "player.jobs"], env=env, cwd=root,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        again = run_batch(discover(src), out, processor=reporting_processor, progress=False, queue=redis_url)
+    finally:
+        worker.terminate()
+        worker.wait(10)
+    assert again.reused == 2 and not again.failed
+    assert sorted(_calls(src)) == ["c1", "c2", "c2", "c3"]

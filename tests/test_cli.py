@@ -125,7 +125,7 @@ def test_align_never_transcribes(monkeypatch, capsys, tmp_path, text_file):
     def forbidden(*a, **k):
         raise AssertionError("align must not transcribe")
 
-    monkeypatch.setattr(pipeline, "transcribe_all", forbidden)
+    monkeypatch.setattr("sync.transcribe.transcribe", forbidden)
     monkeypatch.setattr(pipeline, "load_model", forbidden)
     out_dir = tmp_path / "out"
     code, out, err = run(monkeypatch, capsys, "align", str(tpath), str(text_file), "-o", str(out_dir))
@@ -156,7 +156,7 @@ def test_transcribe_then_sync_uses_cache(monkeypatch, capsys, tmp_path, text_fil
     assert code == 0, err
     assert tjson.is_file() and "transcribing" in err
 
-    monkeypatch.setattr(pipeline, "transcribe_all", lambda *a, **k: pytest.fail("re-transcribed a cached recording"))
+    monkeypatch.setattr("sync.transcribe.transcribe", lambda *a, **k: pytest.fail("re-transcribed a cached recording"))
     out_dir = tmp_path / "out"
     code, out, err = run(
         monkeypatch, capsys, "sync", str(speech.path), str(text_file), "--language", "en", "-o", str(out_dir)
@@ -172,7 +172,7 @@ def test_align_with_audio_refinement(monkeypatch, capsys, tmp_path, text_file, p
     tjson = tmp_path / "t.json"
     code, _, err = run(monkeypatch, capsys, "transcribe", str(speech.path), "--language", "en", "-q", "-o", str(tjson))
     assert code == 0, err
-    monkeypatch.setattr(pipeline, "transcribe_all", lambda *a, **k: pytest.fail("align must not transcribe"))
+    monkeypatch.setattr("sync.transcribe.transcribe", lambda *a, **k: pytest.fail("align must not transcribe"))
     out_dir = tmp_path / "out"
     code, out, err = run(
         monkeypatch, capsys, "align", str(tjson), str(text_file), "--audio", str(speech.path), "-o", str(out_dir)

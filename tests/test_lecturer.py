@@ -408,8 +408,8 @@ def test_failed_job_shows_reason_and_retry(app, lecturer_client, tone):
     slug = resp.headers["Location"].rsplit("/", 1)[1]
     conn = connect(app.config["DATABASE"])
     try:
-        job = jobs.claim(conn)
-        jobs._set(conn, job["id"], state=jobs.FAILED, error="the recording is silent")
+        job = jobs.claim(conn, conn.execute("SELECT id FROM jobs").fetchone()["id"])
+        jobs.record_outcome(conn, job["id"], jobs.FAILED, "the recording is silent")
     finally:
         conn.close()
     html = lecturer_client.get(f"/lecturer/r/{slug}").get_data(as_text=True)

@@ -60,7 +60,7 @@ def _row(app, sql: str, *args):
 
 def test_no_passage_found_needs_attention_and_blocks_publishing(app, lecturer, tmp_path, no_whisper):
     slug = _upload(app, lecturer, tone_wav(tmp_path / "class.wav", 8.0))
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    jobs.run_pending(app.config["DATABASE"], app.config["LIBRARY_DIR"])
     assert _row(app, "SELECT state FROM jobs")[0] == jobs.DONE
     status = lecturer.get(f"/lecturer/r/{slug}/status.json").get_json()
     assert status["attention"]["code"] == "no-match"
@@ -95,7 +95,7 @@ def test_truncated_upload_is_flagged_on_the_review_page(app, lecturer, tmp_path,
     cut = tmp_path / "Shiur Bereshit.mp3"
     cut.write_bytes(data[: len(data) * 3 // 10])
     slug = _upload(app, lecturer, cut)
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    jobs.run_pending(app.config["DATABASE"], app.config["LIBRARY_DIR"])
     warning = lecturer.get(f"/lecturer/r/{slug}/status.json").get_json()["attention"]["audio_warning"]
     assert warning and "Shiur Bereshit.mp3: the file says it lasts 1:00 but holds only 0:1" in warning
     page = lecturer.get(f"/lecturer/r/{slug}").get_data(as_text=True)
@@ -104,7 +104,7 @@ def test_truncated_upload_is_flagged_on_the_review_page(app, lecturer, tmp_path,
 
 def test_whole_upload_has_no_truncation_warning(app, lecturer, tmp_path, no_whisper):
     slug = _upload(app, lecturer, tone_wav(tmp_path / "class.wav", 8.0))
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    jobs.run_pending(app.config["DATABASE"], app.config["LIBRARY_DIR"])
     assert lecturer.get(f"/lecturer/r/{slug}/status.json").get_json()["attention"]["audio_warning"] is None
 
 
@@ -116,10 +116,10 @@ def test_failed_job_names_the_users_file_not_server_paths(app, lecturer, tmp_pat
 
     monkeypatch.setattr(sync.audio, "load_audio", broken)
     slug = _upload(app, lecturer, tone_wav(tmp_path / "Rav Cohen class 3.wav", 4.0))
-    jobs.work_one(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]))
+    jobs.run_pending(app.config["DATABASE"], app.config["LIBRARY_DIR"])
     error = _row(app, "SELECT error FROM jobs")[0]
     assert "Rav Cohen class 3.wav: unreadable or corrupt" in error
     assert "original" not in error and str(Path(app.config["LIBRARY_DIR"])) not in error and "/usr/lib" not in error
-    assert error.startswith("העיבוד של «Rav Cohen class 3.wav» נכשל. / Processing failed: ")
+    assert error.startswith("קובץ השמע אינו שמיש „Rav Cohen class 3.wav”. · The audio could not be used")
     page = lecturer.get(f"/lecturer/r/{slug}").get_data(as_text=True)
     assert "Rav Cohen class 3.wav: unreadable or corrupt" in page and app.config["LIBRARY_DIR"] not in page

@@ -53,3 +53,15 @@ def test_progress_never_goes_backwards():
     assert bar.done == 50
     bar.update(500)
     assert bar.done == 100
+
+
+def test_a_resumed_run_counts_only_its_own_audio_as_speed(monkeypatch):
+    import sync.progress as progress
+
+    now = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    out = _Tty()
+    bar = Progress(total=600.0, stream=out, start=300.0)  # resumed half-way
+    now[0] += 30.0
+    bar.update(400.0)  # 100 s of audio in 30 s: 200 s left -> 60 s
+    assert "ETA 1:00" in out.getvalue()

@@ -103,14 +103,15 @@ def test_damaged_cache_entry_is_a_miss(private_cache):
 def test_no_cache_option_retranscribes(clip, private_cache, monkeypatch):
     calls = []
 
-    def fake_transcribe_all(samples, model, label, options, on_progress=None, audio_sha256=""):
-        calls.append(label)
-        if on_progress:
-            on_progress(1.0, 2.0)
-        return Transcript(duration=2.0, language="en", model=label, audio_sha256=audio_sha256)
+    def fake_transcribe(samples, model, language=None, options=None, **_k):
+        from sync.transcribe import TranscribeInfo
+        from sync.transcript import Segment
+
+        calls.append(language)
+        return iter([Segment(0.0, 1.0, "hello")]), TranscribeInfo(duration=2.0, language="en")
 
     monkeypatch.setattr(pipeline, "load_model", lambda name=None: (object(), "bundled-base"))
-    monkeypatch.setattr(pipeline, "transcribe_all", fake_transcribe_all)
+    monkeypatch.setattr("sync.transcribe.transcribe", fake_transcribe)
     opts = options_for("en")
     transcribe_file(clip, None, opts)
     assert transcribe_file(clip, None, opts).cached
