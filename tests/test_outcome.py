@@ -118,8 +118,8 @@ def test_failed_job_names_the_users_file_not_server_paths(app, lecturer, tmp_pat
     slug = _upload(app, lecturer, tone_wav(tmp_path / "Rav Cohen class 3.wav", 4.0))
     jobs.run_pending(app.config["DATABASE"], app.config["LIBRARY_DIR"])
     error = _row(app, "SELECT error FROM jobs")[0]
-    assert "Rav Cohen class 3.wav: unreadable or corrupt" in error
+    assert "(Rav Cohen class 3.wav): unreadable or corrupt" in error
     assert "original" not in error and str(Path(app.config["LIBRARY_DIR"])) not in error and "/usr/lib" not in error
     assert error.startswith("קובץ השמע אינו שמיש „Rav Cohen class 3.wav”. · The audio could not be used")
     page = lecturer.get(f"/lecturer/r/{slug}").get_data(as_text=True)
-    assert "Rav Cohen class 3.wav: unreadable or corrupt" in page and app.config["LIBRARY_DIR"] not in page
+    assert "(Rav Cohen class 3.wav): unreadable or corrupt" in page and app.config["LIBRARY_DIR"] not in page
