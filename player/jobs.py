@@ -235,8 +235,10 @@ def record_outcome(conn: sqlite3.Connection, job_id: int, state: str, error: Bas
         _set(conn, job_id, state=FAILED, message=message, eta=None, error=reason)
 
 
+REALIGN_FOUND_NOTHING = "the re-alignment found no passage of the text; the previous alignment is kept"
 _KNOWN = {
     "the recording was deleted": "ההקלטה נמחקה",
+    REALIGN_FOUND_NOTHING: "היישור מחדש לא מצא אף קטע מהטקסט; היישור הקודם נשמר",
     "the original audio file is missing from the library folder": "קובץ השמע המקורי חסר בתיקיית הספרייה",
     "the discourse text of this recording is missing": "טקסט המאמר של ההקלטה חסר",
 }
@@ -523,10 +525,23 @@ def run_job(conn: sqlite3.Connection, job: sqlite3.Row, library_dir: Path, model
     result = writers.SyncResult(discourse, alignment, transcript, meta={"job": job["id"], "pins": len(pins)})
     _still_there(conn, rec["id"])
     rep.check()
+    if job["kind"] == REALIGN and not alignment.read_cues() and _has_readings(outdir / "alignment.json"):
+        # A re-alignment that finds nothing (the wrong text attached since) must not replace an
+        # alignment the lecturer may have corrected: the old one stays, and the job says why.
+        raise JobError(REALIGN_FOUND_NOTHING)
     writers.write_outputs(result, outdir, ("passages.vtt", "paragraphs.vtt", "alignment.json"))
     # The recording's own flags (no passage found: publishing waits for the lecturer; a cut-off file).
     outcome.record_outcome(conn, rec["id"], alignment, audio.declared_duration, duration)
     return len({c.passage_id for c in alignment.read_cues()})
+
+
+def _has_readings(path: Path) -> bool:
+    from sync.alignment import Alignment
+
+    try:
+        return bool(Alignment.load(path).read_cues())
+    except Exception:  # missing or damaged: nothing worth keeping
+        return False
 
 
 def _still_there(conn: sqlite3.Connection, recording_id: int) -> None:

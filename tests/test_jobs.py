@@ -190,6 +190,23 @@ def test_realign_reuses_the_transcript_and_honours_pins(app, conn, recording, sy
     assert conn.execute("SELECT status FROM recordings").fetchone()[0] == "ready"
 
 
+def test_a_realign_that_finds_nothing_keeps_the_previous_alignment(app, conn, recording, synced, monkeypatch):
+    folder = Path(app.config["LIBRARY_DIR"]) / recording.slug
+    before = (folder / "alignment.json").read_bytes()
+    assert Alignment.load(folder / "alignment.json").read_cues()
+    # What was heard has nothing in common with the text (as if another text had been attached).
+    heard = Transcript(duration=21.0, language="en", model="test",
+                       segments=[Segment(1.0, 20.0, "zzyzx", [Word(1.0, 20.0, "zzyzx")])])
+    heard.save(folder / "transcript.json")
+    monkeypatch.setattr("sync.transcribe.transcribe", lambda *_a, **_k: pytest.fail("must not transcribe"))
+    jobs.enqueue(conn, recording.id, jobs.REALIGN)
+    _run_pending(app)
+    row = jobs.latest_job(conn, recording.id)
+    assert row["state"] == jobs.FAILED
+    assert "היישור הקודם נשמר" in row["error"] and "the previous alignment is kept" in row["error"]
+    assert (folder / "alignment.json").read_bytes() == before
+
+
 @pytest.fixture
 def own_transcript_cache(tmp_path, monkeypatch) -> Path:
     """A fresh transcript cache (no hit from an earlier run) that still shares the unpacked model."""
