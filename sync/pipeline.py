@@ -18,8 +18,8 @@ from .alignment import Alignment, Pin
 from .audio import Audio, load_audio, sha256_file
 from .discourse import Discourse, load_discourse
 from .forced import WhisperForcer
-from .transcribe import TranscribeOptions, language_option, vocabulary_hints
-from .transcript import Segment, Transcript
+from .transcribe import TranscribeOptions, language_option, shift_segment, vocabulary_hints
+from .transcript import Transcript
 from .writers import DEFAULT_OUTPUTS, SyncResult, write_outputs
 
 Progress = Callable[[float, float], None]
@@ -107,19 +107,12 @@ def transcribe_file(
 
     The audio is decoded only when needed (a cache miss, or ``keep_audio`` for refinement).
     """
-    from .whisper_model import resolve_model
-
     options = options or TranscribeOptions()
     path = Path(audio_path)
     digest = sha256_file(path)
-    _, label = resolve_model(model)
-    key = cache.cache_key(digest, label, options.to_dict())
-    if use_cache:
-        hit = cache.load(key)
-        if hit is not None:
-            say(f"transcript: using the cached transcription ({cache.cache_path(key)})")
-            audio = load_audio(path) if keep_audio else None
-            return TranscribeResult(hit, True, audio, key)
+    key, hit = _cached(digest, model, options, use_cache, say)
+    if hit is not None:
+        return TranscribeResult(hit, True, load_audio(path) if keep_audio else None, key)
     audio = load_audio(path)
     res = transcribe_audio(audio, digest, model, options, use_cache=False, on_progress=on_progress, say=say,
                            checkpoint=checkpoint)
@@ -152,16 +145,10 @@ def transcribe_audio(
     """
     from . import transcribe as tr
     from .audio import SAMPLE_RATE
-    from .whisper_model import resolve_model
-
     options = options or TranscribeOptions()
-    _, label = resolve_model(model)
-    key = cache.cache_key(digest, label, options.to_dict())
-    if use_cache:
-        hit = cache.load(key)
-        if hit is not None:
-            say(f"transcript: using the cached transcription ({cache.cache_path(key)})")
-            return TranscribeResult(hit, True, audio, key, checkpoint=checkpoint)
+    key, hit = _cached(digest, model, options, use_cache, say)
+    if hit is not None:
+        return TranscribeResult(hit, True, audio, key, checkpoint=checkpoint)
     cp_path = checkpoint or cache.checkpoint_path(key)
     cp = cache.load_checkpoint(cp_path, key)
     duration = audio.duration
@@ -189,7 +176,7 @@ def transcribe_audio(
         cp.language = cp.language or info.language
         saved = time.monotonic()
         for seg in segments:
-            cp.segments.append(_shift(seg, resumed_from))
+            cp.segments.append(shift_segment(seg, resumed_from))
             cp.offset = max(cp.offset, cp.segments[-1].end)
             if time.monotonic() - saved >= CHECKPOINT_INTERVAL_S:
                 cache.save_checkpoint(cp_path, cp)
@@ -217,14 +204,17 @@ def transcribe_audio(
                             resumed_from=resumed_from)
 
 
-def _shift(seg: Segment, offset: float) -> Segment:
-    if offset:
-        seg.start = round(seg.start + offset, 3)
-        seg.end = round(seg.end + offset, 3)
-        for w in seg.words:
-            w.start = round(w.start + offset, 3)
-            w.end = round(w.end + offset, 3)
-    return seg
+def _cached(digest: str, model: str | None, options: TranscribeOptions, use_cache: bool,
+            say: Say) -> tuple[str, Transcript | None]:
+    """The cache key of this audio/model/options, and the cached transcript if there is one."""
+    from .whisper_model import resolve_model
+
+    _, label = resolve_model(model)
+    key = cache.cache_key(digest, label, options.to_dict())
+    hit = cache.load(key) if use_cache else None
+    if hit is not None:
+        say(f"transcript: using the cached transcription ({cache.cache_path(key)})")
+    return key, hit
 
 
 def align_transcript(

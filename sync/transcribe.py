@@ -160,7 +160,7 @@ def transcribe(
     def redecode(t0: float, t1: float) -> list[Segment]:
         a, b = int(t0 * SAMPLE_RATE), int(t1 * SAMPLE_RATE)
         found, _ = model.transcribe(audio[a:b], **holes_opts.kwargs(model.transcribe))
-        return [_shift(_to_segment(s), a / SAMPLE_RATE) for s in found]
+        return [shift_segment(_to_segment(s), a / SAMPLE_RATE) for s in found]
 
     return fill_holes(segments, audio, redecode), info
 
@@ -222,7 +222,7 @@ def _transcribe_batched(
                 )
             offset = cuts[i] / SAMPLE_RATE
             for s in segments:
-                seg = _shift(_to_segment(s), offset)
+                seg = shift_segment(_to_segment(s), offset)
                 if _looping(seg.text):
                     yield from _redecode(audio, model, rest, seg)
                 else:
@@ -254,10 +254,11 @@ def _redecode(audio: np.ndarray, model: Any, opts: TranscribeOptions, seg: Segme
     seq = replace(opts, batch_size=0)
     segments, _ = model.transcribe(audio[a:b], **seq.kwargs(model.transcribe))
     for s in segments:
-        yield _shift(_to_segment(s), a / SAMPLE_RATE)
+        yield shift_segment(_to_segment(s), a / SAMPLE_RATE)
 
 
-def _shift(seg: Segment, offset: float) -> Segment:
+def shift_segment(seg: Segment, offset: float) -> Segment:
+    """``seg`` moved ``offset`` seconds later (a window decoded on its own starts at 0)."""
     if offset:
         seg.start = round(seg.start + offset, 3)
         seg.end = round(seg.end + offset, 3)
