@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import free_port
 from lecturer_fixtures import add_user, login, upload_form
 from speechgen import speak_paragraphs
 
@@ -513,45 +514,6 @@ jobs._serve_forever()
 """
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def redis_url(tmp_path):
-    import shutil
-
-    exe = shutil.which("redis-server")
-    if exe is None:
-        pytest.skip("redis-server is not installed (apt-get install redis-server; .ci/setup does it)")
-    import redis
-
-    port = _free_port()
-    proc = subprocess.Popen([exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                             "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    try:
-        _wait(lambda: _pings(client), 20, "redis-server to start", proc)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
-
-
-def _pings(client) -> bool:
-    import redis
-
-    try:
-        return bool(client.ping())
-    except redis.ConnectionError:
-        return False
-
-
 def test_two_redis_consumers_one_killed_mid_job_every_job_done_once(app, tmp_path, monkeypatch, redis_url,
                                                                      own_transcript_cache):
     from player_fixtures import tone_wav
@@ -676,7 +638,7 @@ def test_a_worker_stopped_with_sigterm_hands_its_job_back_at_once(app, tmp_path,
 def test_shiur_serve_runs_waitress_and_restarts_a_dead_worker(tmp_path):
     import urllib.request
 
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "SHIUR_LIBRARY": str(tmp_path / "library"), "PYTHONPATH": str(ROOT)}
     env.pop("SHIUR_NO_WORKER", None)
     shiur = Path(sys.executable).with_name("shiur")
