@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chromium import ARGS, CHROMIUM
 from lecturer_fixtures import add_user, csrf
 from werkzeug.serving import make_server
 
@@ -53,8 +54,7 @@ def live(tmp_path: Path) -> Iterator[str]:
 def test_login_error_full_stop_drawn_after_the_english_words(live: str, tmp_path: Path):
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         try:
             page = browser.new_page(viewport={"width": 390, "height": 844})
             page.goto(f"{live}/login")

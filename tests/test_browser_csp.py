@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import ARGS, CHROMIUM
 from lecturer_fixtures import PASSWORD, add_user
 from player_fixtures import make_synced
 from werkzeug.serving import make_server
@@ -20,8 +21,6 @@ from player.security import NoBannerRequestHandler
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = "o'neil\");alert(1);//"

@@ -13,13 +13,11 @@ from pathlib import Path
 
 import pytest
 from browser_wait import wait_js
+from chromium import ARGS, CHROMIUM
 from lecturer_fixtures import LESSON, LESSON_TEXT, PASSWORD, add_user
 from speechgen import speak_paragraphs
 from werkzeug.serving import make_server
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--autoplay-policy=no-user-gesture-required"]
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from archive_fixtures import sample_alignment, sample_result
+from chromium import ARGS, CHROMIUM
 
 from sync.alignment import cue_ids
 from sync.bundle import export_result
@@ -22,11 +23,6 @@ from sync.writers import CueText, SyncResult, chapter_title, ordered_cues, parag
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]  # fmt: skip
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"></head><body>
 <video id="v" preload="none">
