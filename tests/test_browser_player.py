@@ -127,7 +127,10 @@ def open_page(browser: Any, site: Site) -> Iterator[Any]:
         ctx.route("**/*", route)
         page = ctx.new_page()
         page.on("pageerror", lambda e: watch.errors.append(str(e)))
-        page.on("requestfailed", lambda r: watch.failed.append(f"{r.url} {r.failure}"))
+        # ERR_ABORTED is the browser cancelling a load itself (a reload or seek while an icon or an
+        # audio range is in flight); a server or network failure shows as another error.
+        page.on("requestfailed", lambda r: r.failure == "net::ERR_ABORTED"
+                or watch.failed.append(f"{r.url} {r.failure}"))
         page.goto(url)
         wait_js(page, "window.shiurPlayer === undefined || window.shiurPlayer.track !== undefined")
         return page, watch
