@@ -217,7 +217,19 @@ def count_classes(n: int) -> tuple[str, str]:
 
 
 def parsed_discourse(row: sqlite3.Row) -> Discourse:
-    return parse_discourse(row["text"])
+    """The row's text parsed, shared between requests: treat it as read-only."""
+    return parse_text(row["text"])
+
+
+PARSED_TEXTS = 64
+"""Discourse texts kept parsed in memory (a few hundred KB each). Parsing the sample takes about
+10 ms, and every player page needs it; a library has far fewer texts than recordings."""
+
+
+@functools.lru_cache(maxsize=PARSED_TEXTS)
+def parse_text(text: str) -> Discourse:
+    """``parse_discourse`` cached by the text itself, so an edited text is parsed afresh."""
+    return parse_discourse(text)
 
 
 # --- recordings --------------------------------------------------------------------------------

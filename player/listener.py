@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,33 @@ def contents(discourse: Any, readings: dict[str, library.ParagraphReading]) -> l
     return out
 
 
+RENDERED_TEXTS = 64
+"""Discourse texts kept rendered as the player's HTML (the sample's is about 100 KB). Rendering
+a whole discourse, a span per word, took about 13 ms of the player page's 17; every listener of
+a class asks for the same HTML."""
+
+
+def discourse_html(text: str) -> Markup:
+    """The discourse part of the player and review pages (``_discourse.html``), rendered once per
+    text and app: it depends on nothing but the text."""
+    cache: OrderedDict[str, Markup] = current_app.extensions.setdefault("shiur_discourse_html", OrderedDict())
+    with _render_lock:
+        html = cache.get(text)
+        if html is not None:
+            cache.move_to_end(text)
+            return html
+    macro = current_app.jinja_env.get_template("_discourse.html").module.render_discourse  # type: ignore[attr-defined]
+    html = Markup(macro(library.parse_text(text)))
+    with _render_lock:
+        cache[text] = html
+        while len(cache) > RENDERED_TEXTS:
+            cache.popitem(last=False)
+    return html
+
+
+_render_lock = threading.Lock()
+
+
 @bp.route("/r/<slug>")
 def player(slug: str) -> str:
     rec = recording_or_404(slug)
@@ -157,7 +185,7 @@ def player(slug: str) -> str:
     discourse = library.parsed_discourse(row) if row else None
     toc = contents(discourse, library.paragraph_readings(_folder(rec))) if discourse else []
     return render_template("player.html", rec=rec, discourse=discourse, discourse_row=row, toc=toc,
-                           toc_states=TOC_STATES)
+                           toc_states=TOC_STATES, discourse_html=discourse_html(row["text"]) if row else None)
 
 
 @bp.route("/d/<slug>")
