@@ -513,6 +513,16 @@ class ParagraphReading:
     explained: bool
 
 
+def file_stamp(path: Path) -> tuple[int, int] | None:
+    """A file's modification time and size (None if it is missing): what tells a cached reading
+    of it from a stale one."""
+    try:
+        st = Path(path).stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def paragraph_readings(folder: Path) -> dict[str, ParagraphReading]:
     """``{paragraph id: ParagraphReading}`` from a recording's alignment.json ({} if none).
 
@@ -520,11 +530,8 @@ def paragraph_readings(folder: Path) -> dict[str, ParagraphReading]:
     discourse, and a lecturer's correction rewrites the file, which changes the key.
     """
     path = Path(folder) / "alignment.json"
-    try:
-        st = path.stat()
-    except OSError:
-        return {}
-    return _paragraph_readings(str(path), st.st_mtime_ns, st.st_size)
+    stamp = file_stamp(path)
+    return {} if stamp is None else _paragraph_readings(str(path), *stamp)
 
 
 @functools.lru_cache(maxsize=1024)

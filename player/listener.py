@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
+from dataclasses import astuple
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,7 @@ from flask import (
 )
 from markupsafe import Markup
 
-from . import library
+from . import library, pagecache
 from .db import connect, get_db
 
 bp = Blueprint("listener", __name__)
@@ -154,38 +154,44 @@ RENDERED_TEXTS = 64
 """Discourse texts kept rendered as the player's HTML (the sample's is about 100 KB). Rendering
 a whole discourse, a span per word, took about 13 ms of the player page's 17; every listener of
 a class asks for the same HTML."""
+SHARED_PLAYER_PAGES = 64
+"""Player pages kept rendered for anonymous listeners (about 120 KB each): the classes being
+listened to right now. A miss costs about 2 ms."""
 
 
 def discourse_html(text: str) -> Markup:
-    """The discourse part of the player and review pages (``_discourse.html``), rendered once per
-    text and app: it depends on nothing but the text."""
-    cache: OrderedDict[str, Markup] = current_app.extensions.setdefault("shiur_discourse_html", OrderedDict())
-    with _render_lock:
-        html = cache.get(text)
-        if html is not None:
-            cache.move_to_end(text)
-            return html
-    macro = current_app.jinja_env.get_template("_discourse.html").module.render_discourse  # type: ignore[attr-defined]
-    html = Markup(macro(library.parse_text(text)))
-    with _render_lock:
-        cache[text] = html
-        while len(cache) > RENDERED_TEXTS:
-            cache.popitem(last=False)
-    return html
+    """The discourse part of the player page (``_discourse.html``), rendered once per text and
+    app: it depends on nothing but the text."""
 
+    def render() -> Markup:
+        macro = current_app.jinja_env.get_template("_discourse.html").module.render_discourse  # type: ignore[attr-defined]
+        return Markup(macro(library.parse_text(text)))
 
-_render_lock = threading.Lock()
+    return pagecache.for_app("discourse", RENDERED_TEXTS).get_or_make(text, text, render)
 
 
 @bp.route("/r/<slug>")
-def player(slug: str) -> str:
+def player(slug: str) -> str | bytes:
     rec = recording_or_404(slug)
     conn = get_db()
     row = library.get_discourse(conn, rec.discourse_id) if rec.discourse_id is not None else None
-    discourse = library.parsed_discourse(row) if row else None
-    toc = contents(discourse, library.paragraph_readings(_folder(rec))) if discourse else []
-    return render_template("player.html", rec=rec, discourse=discourse, discourse_row=row, toc=toc,
-                           toc_states=TOC_STATES, discourse_html=discourse_html(row["text"]) if row else None)
+    folder = _folder(rec)
+
+    def render() -> str:
+        discourse = library.parsed_discourse(row) if row else None
+        toc = contents(discourse, library.paragraph_readings(folder)) if discourse else []
+        return render_template("player.html", rec=rec, discourse=discourse, discourse_row=row, toc=toc,
+                               toc_states=TOC_STATES, discourse_html=discourse_html(row["text"]) if row else None)
+
+    if not pagecache.shared_page():
+        return render()
+    # Everything the page is made from; any change (a lecturer's edit, a new alignment, a deploy)
+    # makes a new key.
+    made_from = (astuple(rec), tuple(row) if row else None, library.file_stamp(folder / "alignment.json"),
+                 pagecache.static_stamp())
+    # Kept encoded: a page is 115 KB of mostly Hebrew, which each request would encode again.
+    return pagecache.for_app("player", SHARED_PLAYER_PAGES).get_or_make(slug, made_from,
+                                                                        lambda: render().encode())
 
 
 @bp.route("/d/<slug>")
