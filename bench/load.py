@@ -39,6 +39,8 @@ REQUEST_TIMEOUT_S = 30.0
 """A request taking longer than this counts as an error (the dev server's backlog overflow
 showed as 27.8 s waits)."""
 KINDS = ("library", "player", "vtt", "audio")
+PAGE_KINDS = ("library", "player", "vtt")
+"""What the target is for: p99 < 100 ms for pages and VTT."""
 THINK_S = 1.0
 """Mean pause of a listener between requests (exponentially distributed, so arrivals are
 bursty): a playing browser asks for the next audio range every few seconds, a listener opens a
@@ -74,6 +76,10 @@ class Stats:
         self.latency: dict[str, list[float]] = {k: [] for k in KINDS}
         self.errors: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.first_error: str = ""
+        # Each client's first request (it opens the connection; with every client starting at
+        # once these form the burst), and every later request for pages and VTT.
+        self.first: list[float] = []
+        self.later_pages: list[float] = []
 
     def error(self, kind: str, what: str) -> None:
         self.errors[kind] += 1
@@ -115,6 +121,7 @@ async def client(port: int, slug: str, audio_size: int, stop_at: float, stats: S
     conn: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
     cycle = len(plan) + audio_share
     i = rnd.randrange(cycle)
+    first = True
     while time.monotonic() < stop_at:
         if i % cycle < len(plan):
             kind, path, extra = plan[i % cycle]
@@ -133,8 +140,13 @@ async def client(port: int, slug: str, audio_size: int, stop_at: float, stats: S
         elapsed = time.perf_counter() - t0
         if ok:
             stats.latency[kind].append(elapsed)
+            if first:
+                stats.first.append(elapsed)
+            elif kind in PAGE_KINDS:
+                stats.later_pages.append(elapsed)
         else:
             stats.error(kind, str(status))
+        first = False
         if not keep and conn is not None:
             conn[1].close()
             conn = None
@@ -144,36 +156,94 @@ async def client(port: int, slug: str, audio_size: int, stop_at: float, stats: S
         conn[1].close()
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the server processes of ``shiur serve --processes N``)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for f in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo += [int(x) for x in f.read_text().split()]
+            except OSError:
+                pass
+    return out
+
+
 def _peak_rss_kib(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
+    """Peak resident memory (VmHWM) summed over the server's process tree."""
+    total = 0
+    for p in _tree(pid):
+        try:
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+SETTLE_S = 3.0
+"""Wait after the server's first answer before the clients start: a multi-process server holds
+its port from the start, and its other processes are still starting when the first answers."""
 
 
 def _wait_up(port: int, proc: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    import urllib.request
+
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
             raise SystemExit(f"server exited with {proc.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
+            # An HTTP answer, not just a connection: the port may be held before the app is up.
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/favicon.ico", timeout=5):
+                time.sleep(SETTLE_S)
                 return
         except OSError:
             time.sleep(0.2)
     raise SystemExit("server did not start")
 
 
+def server_command(kind: str, port: int) -> list[str]:
+    """How to start a server of ``kind``: ``werkzeug``, ``waitress`` (one process), ``waitress-N``
+    (N processes; ``shiur serve`` starts one per core) or ``floor`` (see serve_floor)."""
+    if kind == "floor":
+        return [sys.executable, __file__, "--serve-floor", str(port)]
+    server, _, processes = kind.partition("-")
+    cmd = [str(Path(sys.executable).with_name("shiur")), "serve", "--server", server, "--port", str(port),
+           "--no-worker", "--no-sample"]
+    if server == "waitress":
+        cmd += ["--processes", processes or "1"]
+        if os.environ.get("BENCH_THREADS"):
+            cmd += ["--threads", os.environ["BENCH_THREADS"]]
+    return cmd
+
+
+FLOOR_BODY = b"x" * 6000
+
+
+def serve_floor(port: int) -> None:
+    """The floor: an app that does nothing but return 6 KB, under one waitress process with
+    ``shiur serve``'s settings. What it measures is the load client and the server itself, on
+    the same cores; no app can be faster than this on this machine."""
+    import waitress
+
+    from player import create_app
+    from player.cli import waitress_options
+
+    def app(_environ: dict, start_response: object) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(FLOOR_BODY)))])  # type: ignore[operator]
+        return [FLOOR_BODY]
+
+    options = waitress_options(create_app({"TESTING": True}))
+    waitress.serve(app, host="127.0.0.1", port=port, _quiet=True, **options)
+
+
 def run_one(kind: str, env: dict[str, str], slug: str, audio_size: int, clients: int, seconds: float,
             think: float = THINK_S, kinds: tuple[str, ...] = KINDS, ramp: float = 0.0) -> dict:
     port = _free_port()
-    cmd = [str(Path(sys.executable).with_name("shiur")), "serve", "--server", kind, "--port", str(port),
-           "--no-worker", "--no-sample"]
-    if kind == "waitress" and os.environ.get("BENCH_THREADS"):
-        cmd += ["--threads", os.environ["BENCH_THREADS"]]
+    cmd = server_command(kind, port)
     log = open(ROOT / "bench" / "out" / "load" / f"{kind}.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -205,12 +275,15 @@ def run_one(kind: str, env: dict[str, str], slug: str, audio_size: int, clients:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc (the server's own CPU use during the run)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
+    """utime + stime of the server's process tree, from /proc (its own CPU use during the run)."""
+    total = 0.0
+    for p in _tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -223,7 +296,7 @@ def _pct(values: list[float], q: float) -> float:
 def report(results: list[dict], clients: int, think: float) -> None:
     print(f"\n{clients} concurrent keep-alive clients on loopback, mean think time {think:g} s, "
           f"{os.cpu_count()} cores, load average before: {os.getloadavg()[0]:.1f}")
-    head = (f"{'server':<9} {'request':<8} {'count':>7} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
+    head = (f"{'server':<11} {'request':<8} {'count':>7} {'errors':>6} {'req/s':>7} {'p50 ms':>8} {'p95 ms':>8} "
             f"{'p99 ms':>8} {'max ms':>8} {'peak RSS':>9}")
     print(head)
     print("-" * len(head))
@@ -235,25 +308,35 @@ def report(results: list[dict], clients: int, think: float) -> None:
         for name, lat, err in rows:
             if not lat and not err:
                 continue
-            print(f"{r['server']:<9} {name:<8} {len(lat):>7} {err:>6} {len(lat) / r['wall']:>7.0f} "
+            print(f"{r['server']:<11} {name:<8} {len(lat):>7} {err:>6} {len(lat) / r['wall']:>7.0f} "
                   f"{1000 * _pct(lat, 0.50):>8.1f} {1000 * _pct(lat, 0.95):>8.1f} {1000 * _pct(lat, 0.99):>8.1f} "
                   f"{1000 * max(lat, default=float('nan')):>8.1f} {r['rss_kib'] / 1024:>7.0f} MB")
-        print(f"{r['server']:<9} CPU: server {100 * r['server_cpu']:.0f} %, load client {100 * r['client_cpu']:.0f} % "
+        print(f"{r['server']:<11} CPU: server {100 * r['server_cpu']:.0f} %, load client {100 * r['client_cpu']:.0f} % "
               "(of one core)")
+        pages = [x for k in PAGE_KINDS for x in st.latency[k]]
+        print(f"{r['server']:<11} pages+VTT p99 {1000 * _pct(pages, 0.99):.1f} ms over the run; "
+              f"each client's first request (connecting, {len(st.first)}): p50 {1000 * _pct(st.first, 0.5):.1f} "
+              f"p99 {1000 * _pct(st.first, 0.99):.1f} max {1000 * max(st.first, default=float('nan')):.1f} ms; "
+              f"pages+VTT after it: p99 {1000 * _pct(st.later_pages, 0.99):.1f} ms")
         if st.first_error:
-            print(f"{r['server']:<9} first error: {st.first_error}")
+            print(f"{r['server']:<11} first error: {st.first_error}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--clients", type=int, default=MAX_CLIENTS)
     ap.add_argument("--seconds", type=float, default=15.0, help="per server")
-    ap.add_argument("--servers", default="werkzeug,waitress")
+    ap.add_argument("--servers", default="werkzeug,waitress,waitress-2,floor",
+                    help="werkzeug, waitress (1 process), waitress-N (N processes), floor (a do-nothing app)")
     ap.add_argument("--think", type=float, default=THINK_S, help="mean seconds between a client's requests")
     ap.add_argument("--kinds", default=",".join(KINDS), help=f"requests to make, of {','.join(KINDS)}")
     ap.add_argument("--ramp", type=float, default=0.0,
                     help="start the clients spread over this many seconds (default: all at once)")
+    ap.add_argument("--serve-floor", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.serve_floor:
+        serve_floor(args.serve_floor)
+        return
     clients = max(1, min(args.clients, MAX_CLIENTS))
     seconds = max(1.0, min(args.seconds, MAX_SECONDS))
     root = ROOT / "bench" / "out" / "load"

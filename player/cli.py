@@ -59,19 +59,25 @@ def spool_uploads_in_library(app: Any) -> None:
 @click.option("--port", default=5000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--threads", default=THREADS, show_default=True, type=click.IntRange(1, 256),
               help="Threads running the app (the production server).")
+@click.option("--processes", type=click.IntRange(1, 64), default=None,
+              help="Server processes on the port (default: one per core, at most 4).")
 @click.option("--server", "server_kind", type=click.Choice(["waitress", "werkzeug"]), default="waitress",
               show_default=True, help="waitress (production) or Werkzeug's development server.")
 @click.option("--debug", is_flag=True, help="Werkzeug with reload on code changes and tracebacks (never public).")
 @click.option("--no-worker", is_flag=True, help="Do not start the background worker (run `shiur worker` apart).")
 @click.option("--no-sample", is_flag=True, help="Do not make the synthetic sample recording on first run.")
-def serve(host: str, port: int, threads: int, server_kind: str, debug: bool, no_worker: bool,
-          no_sample: bool) -> None:
+def serve(host: str, port: int, threads: int, processes: int | None, server_kind: str, debug: bool,
+          no_worker: bool, no_sample: bool) -> None:
     """Start the web player (library, player, lecturer and archivist pages) and its worker."""
     from pathlib import Path
 
     from . import create_app
 
     app = create_app()
+    if not debug:
+        from .serving import refuse_taken_port
+
+        refuse_taken_port(host, port)  # before the worker and the sample start, not after
     if not no_sample and app.config.get("SAMPLE_TEXT") and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
         from .sample import start_in_background
 
@@ -91,6 +97,12 @@ def serve(host: str, port: int, threads: int, server_kind: str, debug: bool, no_
         app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=debug,
                 request_handler=NoBannerRequestHandler)
         return
+    from .serving import default_processes, run_processes, warm_up
+
+    processes = processes or default_processes()
+    if processes > 1:
+        run_processes(host, port, threads, processes, BACKLOG)
+        return
     import signal
     import sys
 
@@ -100,4 +112,5 @@ def serve(host: str, port: int, threads: int, server_kind: str, debug: bool, no_
     # properly on the way out (it hands its job back to the queue).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     spool_uploads_in_library(app)
+    warm_up(app)
     waitress.serve(app, host=host, port=port, **waitress_options(app, threads))

@@ -32,7 +32,6 @@ import re
 import signal
 import socket
 import sqlite3
-import subprocess
 import sys
 import threading
 import time
@@ -48,6 +47,7 @@ from sync import queue as task_queue
 
 from . import outcome
 from .db import connect, init_schema
+from .supervise import Supervisor
 
 log = logging.getLogger("shiur.jobs")
 
@@ -704,53 +704,6 @@ def _serve_forever(workers: int = 1) -> None:
     run_consumer(workers)
 
 
-SUPERVISE_BACKOFF_S = (1.0, 2.0, 5.0, 10.0, 30.0)
-"""Waits before restarting a worker that died, growing while it keeps dying at once."""
-HEALTHY_AFTER_S = 60.0
-"""A worker that ran this long before dying is restarted after the shortest wait again."""
-
-
-class Supervisor(threading.Thread):
-    """Keeps one worker process (``python -m player.jobs``) running beside ``shiur serve``."""
-
-    def __init__(self, env: dict[str, str]):
-        super().__init__(daemon=True, name="worker-supervisor")
-        self.env = env
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.stopping = threading.Event()
-        self.restarts = 0
-
-    def spawn(self) -> subprocess.Popen[bytes]:
-        self.proc = subprocess.Popen([sys.executable, "-m", "player.jobs"], env=self.env)
-        return self.proc
-
-    def run(self) -> None:
-        failures = 0
-        while not self.stopping.is_set():
-            started = time.monotonic()
-            proc = self.proc if self.proc is not None and self.proc.poll() is None else self.spawn()
-            code = proc.wait()
-            if self.stopping.is_set():
-                return
-            failures = 0 if time.monotonic() - started > HEALTHY_AFTER_S else failures + 1
-            wait = SUPERVISE_BACKOFF_S[min(max(failures - 1, 0), len(SUPERVISE_BACKOFF_S) - 1)]
-            log.warning("worker %s exited with %s; restarting in %.0f s", proc.pid, code, wait)
-            self.restarts += 1
-            self.proc = None
-            self.stopping.wait(wait)
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self.stopping.set()
-        proc = self.proc
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-
-
 def start_worker(app: Any) -> Supervisor | None:
     """Start a supervised worker process for ``shiur serve`` (stopped when the server exits).
 
@@ -767,7 +720,7 @@ def start_worker(app: Any) -> Supervisor | None:
     if app.config.get("WHISPER_MODEL"):
         env["SHIUR_MODEL"] = str(app.config["WHISPER_MODEL"])
     env["SHIUR_WORKER_PARENT"] = str(os.getpid())
-    sup = Supervisor(env)
+    sup = Supervisor([sys.executable, "-m", "player.jobs"], env, name="worker")
     sup.spawn()
     sup.start()
     atexit.register(sup.stop)

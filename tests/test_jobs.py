@@ -19,7 +19,7 @@ from conftest import free_port
 from lecturer_fixtures import add_user, login, upload_form
 from speechgen import speak_paragraphs
 
-from player import jobs
+from player import jobs, supervise
 from player.db import connect
 from sync.alignment import READ, Alignment
 from sync.transcript import Segment, Transcript, Word
@@ -425,7 +425,7 @@ def test_serve_supervises_its_worker_and_restarts_it_when_it_dies(app, monkeypat
     monkeypatch.setenv("SHIUR_NO_WORKER", "1")
     assert jobs.start_worker(app) is None
     monkeypatch.delenv("SHIUR_NO_WORKER")
-    monkeypatch.setattr(jobs, "SUPERVISE_BACKOFF_S", (0.2,))
+    monkeypatch.setattr(supervise, "SUPERVISE_BACKOFF_S", (0.2,))
     sup = jobs.start_worker(app)
     try:
         assert sup is not None
@@ -509,7 +509,7 @@ def transcribe(audio, model, language=None, options=None, **_k):
     return gen(), tr.TranscribeInfo(duration=n, language="en")
 
 tr.load_model, tr.transcribe = load_model, transcribe
-from player import jobs
+from player import jobs, supervise
 jobs._serve_forever()
 """
 
@@ -648,10 +648,12 @@ def test_shiur_serve_runs_waitress_and_restarts_a_dead_worker(tmp_path):
 
     def children() -> list[int]:
         # Each thread lists the children it forked; the supervisor thread forks the restarted ones.
+        # The worker is the child running player.jobs (the others are server processes).
         out = []
         for f in Path(f"/proc/{serve.pid}/task").glob("*/children"):
             try:
-                out += [int(x) for x in f.read_text().split()]
+                out += [int(x) for x in f.read_text().split()
+                        if b"player.jobs" in Path(f"/proc/{x}/cmdline").read_bytes()]
             except OSError:
                 pass
         return out
