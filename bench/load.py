@@ -1,18 +1,25 @@
-"""Load test of `shiur serve` on loopback: the old server (Werkzeug's development server) and the
-new one (waitress), one after the other, in one run.
+"""Load test of `shiur serve` on loopback: the old server (Werkzeug's development server), the new
+one (waitress, on one process and on one per core) and a floor, one after the other, in one run.
 
 Builds a library under bench/out/load/ with the synthetic sample class (espeak-ng), starts
 `shiur serve` on a free loopback port, and lets N concurrent clients (default 200, at most 200)
 each hold a keep-alive connection and loop over what a listener's browser asks for: the library
 page, the player page, both VTT files and the audio in 64 KB Range requests. Every client starts
-at once, as a class's listeners do when the link is sent (``--ramp S`` spreads them over S
-seconds instead). Prints, per server and per kind of
-request: requests, errors, throughput, p50/p95/p99/max latency, and the server's peak RSS
-(VmHWM). Target on 2 cores: p99 < 100 ms for pages and VTT at 200 clients, no errors.
+at once, as if a class's listeners all opened the link in the same instant (``--ramp S`` spreads
+them over S seconds instead). Prints, per server and per kind of request: requests, errors,
+throughput, p50/p95/p99/max latency, and the peak RSS (VmHWM) summed over the server's processes;
+then, for pages and VTT, p99 over the run, over each client's first request (which opens its
+connection: with every client starting at once these are the burst) and over the requests after
+it. Target on 2 cores: p99 < 100 ms for pages and VTT at 200 clients, no errors.
+
+Servers (``--servers``): ``werkzeug``; ``waitress`` (``shiur serve --processes 1``); ``waitress-N``
+(N processes; ``shiur serve`` starts one per core); ``floor``, an app that only returns 6 KB under
+one waitress process with the same settings: the load client and the server alone, on the same
+cores, which no app can beat on this machine.
 
 Timings on a shared machine are noisy: this prints figures and asserts nothing.
 
-    .venv/bin/python bench/load.py [--clients 200] [--seconds 15] [--servers werkzeug,waitress]
+    .venv/bin/python bench/load.py [--clients 200] [--seconds 15] [--servers werkzeug,waitress,waitress-2,floor]
         [--think 1.0] [--kinds library,player,vtt,audio] [--ramp 0]   (BENCH_THREADS=N: waitress threads)
 """
 

@@ -60,7 +60,7 @@ def spool_uploads_in_library(app: Any) -> None:
 @click.option("--threads", default=THREADS, show_default=True, type=click.IntRange(1, 256),
               help="Threads running the app (the production server).")
 @click.option("--processes", type=click.IntRange(1, 64), default=None,
-              help="Server processes on the port (default: one per core, at most 4).")
+              help="waitress processes on the port (default: one per core, at most 4).")
 @click.option("--server", "server_kind", type=click.Choice(["waitress", "werkzeug"]), default="waitress",
               show_default=True, help="waitress (production) or Werkzeug's development server.")
 @click.option("--debug", is_flag=True, help="Werkzeug with reload on code changes and tracebacks (never public).")
@@ -72,34 +72,33 @@ def serve(host: str, port: int, threads: int, processes: int | None, server_kind
     from pathlib import Path
 
     from . import create_app
+    from .serving import default_processes, refuse_taken_port, run_processes, warm_up
 
     app = create_app()
     if not debug:
-        from .serving import refuse_taken_port
-
         refuse_taken_port(host, port)  # before the worker and the sample start, not after
+    production = not debug and server_kind == "waitress"
+    processes = (processes or default_processes()) if production else 1
     if not no_sample and app.config.get("SAMPLE_TEXT") and os.environ.get("WERKZEUG_RUN_MAIN") != "true":
         from .sample import start_in_background
 
         # First run only: espeak-ng reads the sample's opening so the library has a class to play.
         start_in_background(app.config["DATABASE"], Path(app.config["LIBRARY_DIR"]), Path(app.config["SAMPLE_TEXT"]))
     shown = "localhost" if host in ("127.0.0.1", "::1") else host
-    click.echo(f"Shiur Sync: http://{shown}:{port}/  (library: {app.config['LIBRARY_DIR']})")
+    served_by = f"{processes} server processes" if processes > 1 else "1 server process"
+    click.echo(f"Shiur Sync: http://{shown}:{port}/  (library: {app.config['LIBRARY_DIR']}; {served_by})")
     # Uploads are processed by a supervised worker process; with the reloader only the serving
     # child starts one.
     if not no_worker and (not debug or os.environ.get("WERKZEUG_RUN_MAIN") == "true"):
         from .jobs import start_worker
 
         start_worker(app)
-    if debug or server_kind == "werkzeug":
+    if not production:
         from .security import NoBannerRequestHandler
 
         app.run(host=host, port=port, debug=debug, threaded=True, use_reloader=debug,
                 request_handler=NoBannerRequestHandler)
         return
-    from .serving import default_processes, run_processes, warm_up
-
-    processes = processes or default_processes()
     if processes > 1:
         run_processes(host, port, threads, processes, BACKLOG)
         return
