@@ -124,3 +124,24 @@ def test_default_is_a_process_per_core_up_to_the_cap(monkeypatch: pytest.MonkeyP
     assert serving.default_processes() == serving.MAX_DEFAULT_PROCESSES
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert serving.default_processes() == 1
+
+
+def test_server_processes_stop_when_shiur_serve_is_killed_outright(tmp_path: Path) -> None:
+    """SIGKILL gives shiur serve no chance to stop its children; they notice and exit."""
+    port = free_port()
+    env = {**os.environ, "SHIUR_LIBRARY": str(tmp_path / "library"), "PYTHONPATH": str(ROOT), "SHIUR_NO_WORKER": "1"}
+    log = tmp_path / "serve.log"
+    serve = subprocess.Popen([str(Path(sys.executable).with_name("shiur")), "serve", "--port", str(port),
+                              "--no-sample", "--processes", "2"],
+                             env=env, cwd=ROOT, stdout=open(log, "ab"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    try:
+        assert _wait(lambda: _get(port)[0] == 200, 60, "shiur serve to answer", serve, log)
+        kids = _wait(lambda: (c := _children(serve.pid, b"player.serving")) and len(c) == 2 and c, 30,
+                     "two server processes", serve, log)
+    finally:
+        serve.kill()
+        serve.wait(10)
+    end = time.monotonic() + 10 * serving.PARENT_CHECK_S + 5
+    while not all(_gone(p) for p in kids) and time.monotonic() < end:
+        time.sleep(0.2)
+    assert all(_gone(p) for p in kids), "a server process kept serving without its shiur serve"
