@@ -31,6 +31,8 @@ PARENT_CHECK_S = 1.0
 
 
 def default_processes() -> int:
+    if not hasattr(socket, "SO_REUSEPORT"):  # Windows: one process, as waitress alone does
+        return 1
     return max(1, min(os.cpu_count() or 1, MAX_DEFAULT_PROCESSES))
 
 

@@ -124,6 +124,9 @@ def test_default_is_a_process_per_core_up_to_the_cap(monkeypatch: pytest.MonkeyP
     assert serving.default_processes() == serving.MAX_DEFAULT_PROCESSES
     monkeypatch.setattr(os, "cpu_count", lambda: None)
     assert serving.default_processes() == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.delattr(serving.socket, "SO_REUSEPORT")
+    assert serving.default_processes() == 1
 
 
 def test_server_processes_stop_when_shiur_serve_is_killed_outright(tmp_path: Path) -> None:
