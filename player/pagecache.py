@@ -45,9 +45,6 @@ class LRU:
                 self._items.popitem(last=False)
         return value
 
-    def __len__(self) -> int:
-        return len(self._items)
-
 
 def for_app(kind: str, size: int) -> LRU:
     """The current app's cache of one kind (tests make many apps; each has its own)."""
