@@ -22,8 +22,10 @@ from . import atomic
 from .transcript import Segment, Transcript
 from .whisper_model import cache_dir
 
-CACHE_VERSION = 4
-"""Bump when the transcript format or the transcription code changes what a cached entry means."""
+CACHE_VERSION = 5
+"""Bump when the transcript format or the transcription code changes what a cached entry means
+(5: windows encoded and word-timed apart from the decoder's batch, loops re-decoded with a
+repetition penalty first)."""
 CHECKPOINT_VERSION = 1
 
 

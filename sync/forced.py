@@ -7,6 +7,7 @@ it, so re-aligning a cached transcript that needs no forcing loads no model.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,8 @@ class WhisperForcer:
         self._wm: Any = None
         self._tok: Any = None
         self.calls = 0
+        self.seconds = 0.0
+        """Wall time spent forcing (model loading included), for benches."""
         self.unavailable = False
 
     def _load(self) -> None:
@@ -55,6 +58,13 @@ class WhisperForcer:
             return None
         if self.unavailable:
             return None
+        started = time.perf_counter()
+        try:
+            return self._force(t0, t1, before, after)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _force(self, t0: float, t1: float, before: list[str], after: list[str]) -> tuple[float, float] | None:
         if self._wm is None:
             try:
                 self._load()

@@ -32,6 +32,7 @@ class Progress:
         self.done = start
         self._tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self._last_decile = -1
+        self._last_percent = -1
         self._last_draw = 0.0
 
     def eta(self) -> float | None:
@@ -52,8 +53,12 @@ class Progress:
         self.done = min(max(done, self.done), self.total)
         if self._tty:
             now = time.monotonic()
-            if now - self._last_draw >= 0.2 or self.done >= self.total:
+            # Segments come a batch of windows at a time, several in the same instant: each
+            # new percent is drawn, so the bar left standing shows the whole batch and its ETA.
+            percent = int(100 * self.done / self.total)
+            if now - self._last_draw >= 0.2 or percent != self._last_percent or self.done >= self.total:
                 self._last_draw = now
+                self._last_percent = percent
                 self.stream.write("\r" + self.line())
                 self.stream.flush()
         else:

@@ -6,6 +6,10 @@ at about 0.05x real time on two CPU cores, against 0.15-0.23x for sequential bea
 it keeps every stretch of speech: the sequential loop, after a window whose text ended early,
 seeks past the rest of it (beam 5 dropped verses 3-5 of gen1-reading, greedy sequential
 verses 9-10 of gen1-shiur).
+
+On a CPU the pipeline's three model calls want different batches (:mod:`sync.cpu_batching`), and a
+window that decodes into a repetition loop is decoded again first with a repetition penalty,
+which costs one pass instead of the temperature ladder's five (issue 19).
 """
 
 from __future__ import annotations
@@ -13,10 +17,11 @@ from __future__ import annotations
 import inspect
 import os
 import re
+import time
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -46,10 +51,24 @@ class TranscribeOptions:
     """Silero VAD settings; None keeps faster-whisper's defaults for the decoding mode, which
     measured best (a shorter minimum silence in sequential mode lost words)."""
     word_timestamps: bool = True
-    batch_size: int = 4
-    """>0: faster-whisper's batched pipeline (VAD chunks of up to 30 s decoded whole, several at a
+    batch_size: int = 8
+    """>0: faster-whisper's batched pipeline (VAD chunks of up to 30 s decoded whole, this many at a
     time); 0: the classic sequential loop. Batched measured ~2x faster on 2 cores and, since a
-    chunk is never skipped past, it does not drop speech the way the sequential seek can."""
+    chunk is never skipped past, it does not drop speech the way the sequential seek can. The
+    decoder's greedy steps cost 8 ms a token in pairs, 4.7 in batches of 7-8 and 4.3 in batches
+    of 14 (gen1-shiur, two cores); 8 keeps most of that gain and the progress bar moving every
+    4 minutes of audio."""
+    encoder_batch: int = 1
+    """Windows encoded per call (:mod:`sync.cpu_batching`): the encoder is compute-bound."""
+    word_timing_batch: int = 2
+    """Windows whose words are timed per call (cross-attention alignment,
+    :mod:`sync.cpu_batching`): a bigger call pads every window's tokens to the longest."""
+    loop_repetition_penalty: float = 1.3
+    """A window that decoded into a repetition loop is decoded again, greedily, with this
+    repetition penalty; only if it loops again does it get the temperature ladder. On
+    gen1-phone's two looping windows: 2.9 s and 0.8 s, against 25 s and 16 s for the ladder,
+    whose high temperatures also wrote nonsense (English and Cyrillic words) into the verse.
+    1.0 = straight to the ladder."""
     block_seconds: float = 1200.0
     """Batched mode decodes long audio in blocks of about this length, cut at a quiet moment,
     so the pipeline's copies of audio and features stay small for 3-hour classes."""
@@ -73,11 +92,59 @@ class TranscribeOptions:
 
 
 @dataclass
+class Redecode:
+    """A stretch decoded a second time, and why ("hole": speech left without words; "loop": a
+    window that decoded into a repetition loop)."""
+
+    reason: str
+    start: float
+    end: float
+    seconds: float
+    """Wall time it took."""
+
+
+@dataclass
+class TranscribeStats:
+    """Where the transcription time goes (wall seconds), filled in as the segments are decoded."""
+
+    prepare_seconds: float = 0.0
+    """Voice activity detection and features, before the first window is decoded."""
+    decode_seconds: float = 0.0
+    """The first pass over all windows, encoder and word timing included."""
+    calls: Any = None
+    """:class:`sync.cpu_batching.CallTimes` of the first pass: encoder and word-timing seconds."""
+    redecodes: list[Redecode] = field(default_factory=list)
+
+    @property
+    def encode_seconds(self) -> float:
+        return self.calls.encode if self.calls else 0.0
+
+    @property
+    def word_timing_seconds(self) -> float:
+        return self.calls.word_timing if self.calls else 0.0
+
+    @property
+    def windows(self) -> int:
+        return self.calls.windows if self.calls else 0
+
+    @property
+    def generate_seconds(self) -> float:
+        """The decoder's own share of the first pass (with the pipeline's own Python work)."""
+        return max(0.0, self.decode_seconds - self.encode_seconds - self.word_timing_seconds)
+
+    def redecoded(self, reason: str) -> tuple[int, float, float]:
+        """(count, audio seconds, wall seconds) of the stretches decoded again for ``reason``."""
+        rs = [r for r in self.redecodes if r.reason == reason]
+        return len(rs), sum(r.end - r.start for r in rs), sum(r.seconds for r in rs)
+
+
+@dataclass
 class TranscribeInfo:
     duration: float
     language: str
     language_probability: float = 1.0
     duration_after_vad: float | None = None
+    stats: TranscribeStats = field(default_factory=TranscribeStats)
 
 
 def language_option(value: str | None) -> str | None:
@@ -96,16 +163,19 @@ def load_model(name: str | None = None, cpu_threads: int | None = None) -> tuple
     ``name`` follows :func:`sync.whisper_model.resolve_model`: None for the bundled base, a local
     CTranslate2 folder, or a faster-whisper name / hub id.
     """
+    from .cpu_batching import model_layout
     from .whisper_model import resolve_model
 
     path, label = resolve_model(name)
-    threads = cpu_threads or os.cpu_count() or 1
-    key = (path, threads)
+    cores = cpu_threads or os.cpu_count() or 1
+    key = (path, cores)
     if key not in _MODELS:
         from faster_whisper import WhisperModel
 
+        workers, threads = model_layout(cores)
         try:
-            _MODELS[key] = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads)
+            _MODELS[key] = WhisperModel(path, device="cpu", compute_type="int8", cpu_threads=threads,
+                                        num_workers=workers)
         except Exception as e:  # huggingface_hub / ctranslate2 raise many kinds; the user needs one line
             msg = str(e).splitlines()[0] if str(e) else type(e).__name__
             hint = " (a hub model needs a network the first time)" if label == path else ""
@@ -158,9 +228,12 @@ def transcribe(
     holes_opts = replace(opts, batch_size=0, vad_filter=False, language=info.language, initial_prompt=None)
 
     def redecode(t0: float, t1: float) -> list[Segment]:
+        started = time.perf_counter()
         a, b = int(t0 * SAMPLE_RATE), int(t1 * SAMPLE_RATE)
         found, _ = model.transcribe(audio[a:b], **holes_opts.kwargs(model.transcribe))
-        return [shift_segment(_to_segment(s), a / SAMPLE_RATE) for s in found]
+        out = [shift_segment(_to_segment(s), a / SAMPLE_RATE) for s in found]
+        info.stats.redecodes.append(Redecode("hole", t0, t1, time.perf_counter() - started))
+        return out
 
     return fill_holes(segments, audio, redecode), info
 
@@ -203,12 +276,19 @@ def _transcribe_batched(
 ) -> tuple[Iterator[Segment], TranscribeInfo]:
     from faster_whisper import BatchedInferencePipeline
 
-    pipe = BatchedInferencePipeline(model)
+    from .cpu_batching import CallTimes, CpuBatching
+
+    times = CallTimes()
+    stats = TranscribeStats(calls=times)
+    pipe = BatchedInferencePipeline(CpuBatching(model, opts.encoder_batch, opts.word_timing_batch, times))
     cuts = quiet_cuts(audio, opts.block_seconds)
+    started = time.perf_counter()
     first_segments, first_info = pipe.transcribe(
         audio[cuts[0] : cuts[1]], batch_size=opts.batch_size, **opts.kwargs(pipe.transcribe)
     )
+    stats.prepare_seconds += time.perf_counter() - started
     info = _info(first_info, len(audio))
+    info.stats = stats
     # Later blocks use the language found in the first, so "auto" cannot flip mid-class.
     rest = replace(opts, language=first_info.language)
 
@@ -217,14 +297,24 @@ def _transcribe_batched(
             if i == 0:
                 segments = first_segments
             else:
+                started = time.perf_counter()
                 segments, _ = pipe.transcribe(
                     audio[cuts[i] : cuts[i + 1]], batch_size=opts.batch_size, **rest.kwargs(pipe.transcribe)
                 )
+                stats.prepare_seconds += time.perf_counter() - started
             offset = cuts[i] / SAMPLE_RATE
-            for s in segments:
+            while True:
+                started = time.perf_counter()
+                s = next(segments, None)
+                stats.decode_seconds += time.perf_counter() - started
+                if s is None:
+                    break
                 seg = shift_segment(_to_segment(s), offset)
                 if _looping(seg.text):
-                    yield from _redecode(audio, model, rest, seg)
+                    started = time.perf_counter()
+                    again = list(_redecode(audio, model, rest, seg))
+                    stats.redecodes.append(Redecode("loop", seg.start, seg.end, time.perf_counter() - started))
+                    yield from again
                 else:
                     yield seg
 
@@ -248,13 +338,22 @@ def _looping(text: str) -> bool:
 
 
 def _redecode(audio: np.ndarray, model: Any, opts: TranscribeOptions, seg: Segment) -> Iterator[Segment]:
-    """Decode one failed chunk again with the sequential loop and its temperature fallback."""
+    """Decode one failed chunk again with the sequential loop: greedily with a repetition
+    penalty, and if that loops too, with the temperature fallback."""
     a = max(0, int(seg.start * SAMPLE_RATE) - SAMPLE_RATE // 5)
     b = min(len(audio), int(seg.end * SAMPLE_RATE) + SAMPLE_RATE // 5)
     seq = replace(opts, batch_size=0)
-    segments, _ = model.transcribe(audio[a:b], **seq.kwargs(model.transcribe))
-    for s in segments:
-        yield shift_segment(_to_segment(s), a / SAMPLE_RATE)
+    found: list[Segment] = []
+    if opts.loop_repetition_penalty > 1.0:
+        kw = replace(seq, temperature=(0.0,)).kwargs(model.transcribe)
+        kw["repetition_penalty"] = opts.loop_repetition_penalty
+        raw, _ = model.transcribe(audio[a:b], **kw)
+        found = [_to_segment(s) for s in raw]
+    if not found or _looping(" ".join(s.text for s in found)):
+        raw, _ = model.transcribe(audio[a:b], **seq.kwargs(model.transcribe))
+        found = [_to_segment(s) for s in raw]
+    for s in found:
+        yield shift_segment(s, a / SAMPLE_RATE)
 
 
 def shift_segment(seg: Segment, offset: float) -> Segment:

@@ -65,3 +65,19 @@ def test_a_resumed_run_counts_only_its_own_audio_as_speed(monkeypatch):
     now[0] += 30.0
     bar.update(400.0)  # 100 s of audio in 30 s: 200 s left -> 60 s
     assert "ETA 1:00" in out.getvalue()
+
+
+def test_a_burst_of_segments_leaves_its_last_state_on_screen(monkeypatch):
+    """A batch of windows is decoded at once, so several segments report in the same instant:
+    the line left on the terminal is the last of them, not the first."""
+    import sync.progress as progress
+
+    now = [100.0]
+    monkeypatch.setattr(progress.time, "monotonic", lambda: now[0])
+    out = _Tty()
+    bar = Progress(total=600.0, stream=out)
+    now[0] += 30.0
+    for done in (60.0, 120.0, 180.0, 240.0, 300.0):  # one batch: 5 windows, same instant
+        bar.update(done)
+    last = out.getvalue().rsplit("\r", 1)[-1]
+    assert "5:00 / 10:00 audio" in last and "ETA 0:30" in last

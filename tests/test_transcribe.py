@@ -170,10 +170,10 @@ def test_blocks_give_the_same_words_as_one_pass(clip):
     assert info.duration == pytest.approx(len(twice) / 16_000)
 
 
-def test_looping_chunk_is_decoded_again(monkeypatch):
-    """A batched chunk that degenerates into a repetition loop is re-decoded sequentially."""
+def _looping_fakes(monkeypatch, redecoded):
+    """A batched pipeline whose second chunk loops, and a model whose sequential decodes return
+    ``redecoded(call_number)``'s texts; the sequential calls are recorded."""
     import faster_whisper
-    import numpy as np
 
     def fw_segment(start, end, text):
         word = types.SimpleNamespace(start=start, end=end, word=text.split()[0], probability=0.9)
@@ -193,16 +193,43 @@ def test_looping_chunk_is_decoded_again(monkeypatch):
             return iter(segs), fw_info
 
     class FakeModel:
-        def transcribe(self, audio, language=None, temperature=(0.0,), word_timestamps=False):
-            calls.append((len(audio) / 16_000, temperature))
-            return iter([fw_segment(1.0, 5.0, "והיו למאורת"), fw_segment(6.0, 9.0, "ויעש אלהים")]), fw_info
+        model = None
+
+        def transcribe(self, audio, language=None, temperature=(0.0,), word_timestamps=False, repetition_penalty=1.0):
+            calls.append((len(audio) / 16_000, temperature, repetition_penalty))
+            return iter([fw_segment(s, e, t) for s, e, t in redecoded(len(calls))]), fw_info
 
     monkeypatch.setattr(faster_whisper, "BatchedInferencePipeline", FakePipeline)
+    return FakeModel(), calls
+
+
+def test_looping_chunk_is_decoded_again_with_a_repetition_penalty(monkeypatch):
+    """A batched chunk that degenerates into a repetition loop is re-decoded sequentially, once,
+    greedily with a repetition penalty (not with the costly temperature ladder)."""
+    import numpy as np
+
+    model, calls = _looping_fakes(monkeypatch, lambda n: [(1.0, 5.0, "והיו למאורת"), (6.0, 9.0, "ויעש אלהים")])
     audio = np.zeros(16_000 * 60, dtype=np.float32)
-    segments, _ = transcribe.transcribe(audio, FakeModel(), "he")
+    segments, info = transcribe.transcribe(audio, model, "he")
     out = [(s.start, s.text) for s in segments]
     assert len(calls) == 1
     assert calls[0][0] == pytest.approx(30.4, abs=0.01)  # the chunk plus 0.2 s either side
-    assert len(calls[0][1]) > 1  # with the temperature fallback
+    assert list(calls[0][1]) == [0.0] and calls[0][2] == TranscribeOptions().loop_repetition_penalty > 1.0
     assert out == [(0.0, "בראשית ברא אלהים"), (20.8, "והיו למאורת"), (25.8, "ויעש אלהים")]
     assert transcribe.compression_ratio("ו" * 200) > transcribe.LOOP_COMPRESSION_RATIO
+    assert info.stats.redecoded("loop")[:2] == (1, pytest.approx(30.0))
+
+
+def test_a_chunk_that_loops_again_gets_the_temperature_ladder(monkeypatch):
+    import numpy as np
+
+    def redecoded(n):
+        return [(1.0, 5.0, "והיו " + "ו" * 200)] if n == 1 else [(1.0, 5.0, "והיו למאורת")]
+
+    model, calls = _looping_fakes(monkeypatch, redecoded)
+    audio = np.zeros(16_000 * 60, dtype=np.float32)
+    segments, _ = transcribe.transcribe(audio, model, "he")
+    out = [(s.start, s.text) for s in segments]
+    assert len(calls) == 2
+    assert len(calls[1][1]) > 1 and calls[1][2] == 1.0  # the fallback, without the penalty
+    assert out == [(0.0, "בראשית ברא אלהים"), (20.8, "והיו למאורת")]
