@@ -26,7 +26,8 @@ from . import __version__, hebrew, onsets
 from .alignment import EXPLAINED, READ, Alignment, Cue, Pin, Span, WordTiming
 from .coarse import coarse_align
 from .discourse import Discourse
-from .fine import WordMatch, align_region, passage_evidence, reads_passage, refine_chains
+from .evidence import Evidence, piece_evidence
+from .fine import WordMatch, align_region, passage_evidence, refine_chains
 from .params import DEFAULT, AlignParams
 from .pins import apply_start_pins
 from .textseq import TextSeq, build_textseq
@@ -469,12 +470,16 @@ def align(
     not_read = {p.passage_id for p in pins if p.start is None}
     blocked = {j for j in range(len(seq)) if passages[seq.passage_of[j]].id in not_read}
 
+    starts = [w.start for w in words]
+    ends = [w.end for w in words]
     chains = coarse_align(
         keys,
         seq,
         blocked,
         [w.start for w in words],
-        reads_passage=lambda ch: reads_passage(keys, seq, ch, prm),
+        reads_passage=lambda ch: _reads(piece_evidence(
+            keys, seq, [(a.i, a.j, a.sim) for a in ch.anchors], prm, starts=starts, ends=ends
+        ), prm),
         evidence=lambda ch: passage_evidence(keys, seq, ch, prm),
         forced=_pin_anchors(pins, seq, words, prm),
         prm=prm,
@@ -560,6 +565,11 @@ def align(
             "seconds_per_letter": round(sec_per_char, 4),
         },
     )
+
+
+def _reads(ev: Evidence, prm: AlignParams) -> tuple[bool, bool]:
+    """(a reading on its own, a reading going on after talk)."""
+    return ev.reads(prm), ev.reads(prm, resuming=True)
 
 
 def _vocabulary(seq: TextSeq) -> set[str]:

@@ -56,6 +56,9 @@ class Chain:
     score: float
     jumpable: bool = True
     """Enough evidence to be a reading on its own (reached by a jump, or opening the class)."""
+    resumes: bool = True
+    """Enough evidence to go on reading in the text after talk (less is asked than of a jump:
+    the next passage is what a lecturer reads next)."""
 
     @property
     def i0(self) -> int:
@@ -257,19 +260,27 @@ def chain_anchors(anchors: list[Anchor], times: list[float] | None = None, prm: 
     return chains
 
 
-def is_continuation(prev: Chain, nxt: Chain, prm: AlignParams = DEFAULT) -> bool:
+def is_continuation(prev: Chain, nxt: Chain, prm: AlignParams = DEFAULT, seq: TextSeq | None = None) -> bool:
     """Does ``nxt`` go on reading where ``prev`` stopped?
 
-    Either it picks up right there (a few tokens of slack either way), or the tokens in between
-    could have been read, garbled, by the words in between: their numbers fit. It must read on
-    past where ``prev`` ended: the same few words said again (a verse quoted over and over) are
-    no continuation, or each saying would add to the reading's score.
+    Either it picks up right there (a few tokens of slack either way), or, with ``seq``, it
+    opens the next passage after ``prev`` closed its own (a few tokens unheard at either
+    edge), or the tokens in between could have been read, garbled, by the words in between:
+    their numbers fit. It must read on past where ``prev`` ended: the same few words said
+    again (a verse quoted over and over) are no continuation, or each saying would add to the
+    reading's score.
     """
     if prm.continuation_must_advance and nxt.j1 <= prev.j1:
         return False
     dj = nxt.j0 - prev.j1 - 1
     if -prm.continue_slack <= dj <= prm.continue_slack:
         return True
+    if seq is not None and seq.passage_of[nxt.j0] == seq.passage_of[prev.j1] + 1:
+        pp, pn = seq.passage_of[prev.j1], seq.passage_of[nxt.j0]
+        tail = seq.passage_first[pp] + seq.passage_len[pp] - 1 - prev.j1
+        head = nxt.j0 - seq.passage_first[pn]
+        if tail <= prm.continue_slack and head <= prm.continue_slack:
+            return True
     di = nxt.i0 - prev.i1 - 1
     return 0 < dj <= prm.max_gap_tokens and plausible_counts(di, dj, prm)
 
@@ -281,8 +292,23 @@ def plausible_counts(n_words: int, n_tokens: int, prm: AlignParams) -> bool:
     return n_words <= k * n_tokens + slack and n_tokens <= k * n_words + slack
 
 
-def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignParams = DEFAULT) -> list[Chain]:
-    """Pick the best non-overlapping sequence of chains (weighted interval scheduling with jumps)."""
+def straight_on(prev: Chain, nxt: Chain, seq: TextSeq, prm: AlignParams = DEFAULT) -> bool:
+    """Does ``nxt`` follow ``prev`` without talk in between: the reader went straight on?
+
+    Talk is words heard that the text between does not explain: at most the tokens between
+    (read garbled) plus ``prm.straight_extra_words`` may lie between them. A stretch the
+    recogniser lost, with no words, is no talk."""
+    di = nxt.i0 - prev.i1 - 1
+    dj = max(0, nxt.j0 - prev.j1 - 1)
+    return di <= dj + prm.straight_extra_words
+
+
+def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignParams = DEFAULT,
+                  evidence_given: bool = False) -> list[Chain]:
+    """Pick the best non-overlapping sequence of chains (weighted interval scheduling with jumps).
+
+    With ``evidence_given`` (the pieces' ``resumes`` were measured), going on in the text after
+    talk (not :func:`straight_on`) starts a new reading: only a piece with ``resumes`` may."""
     if not chains:
         return []
     order = sorted(range(len(chains)), key=lambda c: (chains[c].i1, chains[c].i0))
@@ -319,9 +345,11 @@ def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignPar
                 if cand > score:
                     score, back = cand, pc
         # A continuation in the text.
-        for j1 in range(ch.j0 - 1 - prm.max_gap_tokens, ch.j0 + prm.continue_slack):
+        for j1 in range(ch.j0 - 1 - prm.max_gap_tokens - prm.continue_slack, ch.j0 + prm.continue_slack):
             for p in by_j1.get(j1, ()):
-                if chains[p].i1 >= ch.i0 or not is_continuation(chains[p], ch, prm):
+                if chains[p].i1 >= ch.i0 or not is_continuation(chains[p], ch, prm, seq):
+                    continue
+                if not ch.resumes and evidence_given and seq is not None and not straight_on(chains[p], ch, seq, prm):
                     continue
                 if best[p] + ch.score > score:
                     score, back = best[p] + ch.score, p
@@ -389,13 +417,15 @@ def coarse_align(
     seq: TextSeq,
     blocked: set[int] | None = None,
     times: list[float] | None = None,
-    reads_passage: Callable[[Chain], bool] | None = None,
+    reads_passage: Callable[[Chain], tuple[bool, bool]] | None = None,
     evidence: Callable[[Chain], int] | None = None,
     forced: Sequence[tuple[int, int]] = (),
     prm: AlignParams = DEFAULT,
 ) -> list[Chain]:
-    """Chains of reading, selected. ``reads_passage`` may vouch for a piece whose exact anchors
-    are too few to land a jump on (a garbled re-read): it looks at the words with fuzzy matching."""
+    """Chains of reading, selected. ``reads_passage`` says whether a piece is a reading of its
+    passage on its own (:mod:`sync.evidence`), as (strong enough to open the class or be jumped
+    to, strong enough to go on in the text after talk). Without it, a piece's exact anchors
+    decide."""
     index = build_index(seq, blocked)
     anchors = find_anchors(keys, index, prm)
     if forced:
@@ -407,18 +437,20 @@ def coarse_align(
         ]
         anchors.sort(key=lambda a: (a.i, a.pos))
     whole = chain_anchors(anchors, times, prm)
-    for ch in whole:
-        ch.jumpable = ch.score >= prm.jump_min_score and _reads_enough(ch, seq, prm)
     pieces = split_at_passages(whole, seq)
     for ch in pieces:
         if any(a.weight >= prm.pin_weight for a in ch.anchors):
-            ch.jumpable = True
-    for ch in pieces:
-        # A piece opening a strong chain may be landed on, as may any piece strong by itself.
-        ch.jumpable = ch.jumpable or (ch.score >= prm.jump_min_score and _reads_enough(ch, seq, prm))
-        if not ch.jumpable and reads_passage is not None and len(ch.anchors) >= 3:
-            ch.jumpable = reads_passage(ch)
-    picked = select_chains(pieces, seq, prm)
+            ch.jumpable = ch.resumes = True
+        else:
+            # Many exact anchors, densely, in order, are a reading on their own.
+            anchored = ch.score >= prm.jump_min_score and _reads_enough(ch, seq, prm)
+            if reads_passage is None:
+                ch.jumpable = anchored
+            else:
+                strong, resumes = reads_passage(ch)
+                ch.jumpable = strong or (anchored and prm.jump_by_anchors)
+                ch.resumes = resumes or (anchored and prm.jump_by_anchors)
+    picked = select_chains(pieces, seq, prm, evidence_given=reads_passage is not None)
     picked = _prefer_next(picked, pieces, seq, prm)
     if prm.drop_leapt_quotes:
         picked = _drop_leapt_quotes(picked, prm)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from rapidfuzz.distance import Indel
 
 from . import hebrew
-from .coarse import Chain, plausible_counts
+from .coarse import Chain, plausible_counts, straight_on
 from .params import DEFAULT, AlignParams
 from .textseq import TextSeq
 
@@ -151,12 +151,15 @@ def refine_chains(
 ) -> list[WordMatch]:
     """Expand chains into word matches: anchors plus DP matches between consecutive anchors.
 
-    Consecutive chains that continue in the text are treated as one reading, so the words
-    between them are matched too; a jump starts afresh.
+    Consecutive chains that go straight on in the text (:func:`sync.coarse.straight_on`: no
+    talk between) are treated as one reading, so the words between them are matched too; a
+    jump, or going on after talk, starts afresh.
     """
     matches: list[WordMatch] = []
     prev: tuple[int, int] | None = None
-    for ch in chains:
+    for k, ch in enumerate(chains):
+        if k > 0 and not straight_on(chains[k - 1], ch, seq, prm):
+            prev = None
         for a in ch.anchors:
             if prev is not None and _plausible_reading(a.i - prev[0] - 1, a.j - prev[1] - 1, prm):
                 matches.extend(align_region(keys, prev[0] + 1, a.i, seq, prev[1] + 1, a.j, prm=prm))

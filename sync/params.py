@@ -122,6 +122,41 @@ class AlignParams:
     pin_weight: float = 50.0
     """Weight of a lecturer's pin as an anchor: it always wins."""
 
+    # ---- Reading evidence (sync/evidence.py) ---------------------------------------------------
+    reading_span_share: float = 0.8
+    """A reading on its own (the class's first, a skip, a re-read) spans at least this share of
+    its passage, from the first matched token to the last..."""
+    reading_coverage: float = 0.6
+    """...matches at least this share of its tokens..."""
+    reading_purity: float = 0.7
+    """...at least this share of the heard words among its matches are matched: a quote or
+    fragments of the passage between the lecturer's own words are not a reading..."""
+    reading_quality: float = 0.8
+    """...and its matches are this similar to the text on average."""
+    jump_by_anchors: bool = True
+    """A piece with a jump's exact anchors (``jump_min_*``) counts as a reading on its own too."""
+    resume_span_share: float = 0.7
+    """Going on in the text after talk asks less of a piece (the next passage is what a
+    lecturer reads next): this span..."""
+    resume_coverage: float = 0.5
+    """...this coverage..."""
+    resume_purity: float = 0.6
+    """...this purity..."""
+    resume_quality: float = 0.75
+    """...and this quality."""
+    evidence_words_per_token: int = 2
+    """How far around a candidate the rest of its passage is looked for: this many words per
+    token not yet matched..."""
+    evidence_sec_per_char: float = 0.15
+    """...and no further than these tokens take at twice the usual reading time (Genesis
+    verses: 0.07-0.08 s a letter)..."""
+    evidence_slack_seconds: float = 1.5
+    """...plus this (a pause)."""
+
+    straight_extra_words: int = 3
+    """Going on in the text is going straight on (no talk between) when the words heard in
+    between are at most the tokens in between plus this. After talk, going on in the text is a
+    new reading, and needs a reading's evidence (``resume_*``)."""
     # ---- Word DP (sync/fine.py) ----------------------------------------------------------------
     max_cells: int = 60_000
     """Largest word DP (words x tokens); bigger regions are left to the coarse pass."""
