@@ -59,6 +59,8 @@ class Chain:
     resumes: bool = True
     """Enough evidence to go on reading in the text after talk (less is asked than of a jump:
     the next passage is what a lecturer reads next)."""
+    whole: int = -1
+    """Which chain a piece was cut from (:func:`split_at_passages`)."""
 
     @property
     def i0(self) -> int:
@@ -303,12 +305,18 @@ def straight_on(prev: Chain, nxt: Chain, seq: TextSeq, prm: AlignParams = DEFAUL
     return di <= dj + prm.straight_extra_words
 
 
+def _straight(prev: Chain, nxt: Chain, seq: TextSeq | None, prm: AlignParams) -> bool:
+    """Going straight on (:func:`straight_on`) with more than a stray short word: a piece
+    without a reading's evidence of its own continues a reading only so."""
+    return seq is not None and nxt.score >= prm.continue_min_score and straight_on(prev, nxt, seq, prm)
+
+
 def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignParams = DEFAULT,
                   evidence_given: bool = False) -> list[Chain]:
     """Pick the best non-overlapping sequence of chains (weighted interval scheduling with jumps).
 
     With ``evidence_given`` (the pieces' ``resumes`` were measured), going on in the text after
-    talk (not :func:`straight_on`) starts a new reading: only a piece with ``resumes`` may."""
+    talk (not :func:`_straight`) starts a new reading: only a piece with ``resumes`` may."""
     if not chains:
         return []
     order = sorted(range(len(chains)), key=lambda c: (chains[c].i1, chains[c].i0))
@@ -349,7 +357,7 @@ def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignPar
             for p in by_j1.get(j1, ()):
                 if chains[p].i1 >= ch.i0 or not is_continuation(chains[p], ch, prm, seq):
                     continue
-                if not ch.resumes and evidence_given and seq is not None and not straight_on(chains[p], ch, seq, prm):
+                if evidence_given and not ch.resumes and not _straight(chains[p], ch, seq, prm):
                     continue
                 if best[p] + ch.score > score:
                     score, back = best[p] + ch.score, p
@@ -527,7 +535,7 @@ def split_at_passages(chains: list[Chain], seq: TextSeq) -> list[Chain]:
     without losing the rest of the chain.
     """
     out: list[Chain] = []
-    for ch in chains:
+    for n, ch in enumerate(chains):
         total = sum(a.weight for a in ch.anchors) or 1.0
         k = 0
         while k < len(ch.anchors):
@@ -536,7 +544,7 @@ def split_at_passages(chains: list[Chain], seq: TextSeq) -> list[Chain]:
             while e < len(ch.anchors) and seq.passage_of[ch.anchors[e].j] == p:
                 e += 1
             part = ch.anchors[k:e]
-            out.append(Chain(part, ch.score * sum(a.weight for a in part) / total, ch.jumpable and k == 0))
+            out.append(Chain(part, ch.score * sum(a.weight for a in part) / total, ch.jumpable and k == 0, whole=n))
             k = e
     return out
 

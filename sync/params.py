@@ -157,6 +157,10 @@ class AlignParams:
     """Going on in the text is going straight on (no talk between) when the words heard in
     between are at most the tokens in between plus this. After talk, going on in the text is a
     new reading, and needs a reading's evidence (``resume_*``)."""
+    continue_min_score: float = 0.5
+    """A piece without that evidence goes straight on only if it scores at least this: one
+    short word ("שם", 0.3) that the talk after a reading shares with the next passage does not
+    continue it (gen2-dense verse 12); one rare word does (gen1-reading-p verse 13, 0.85)."""
     # ---- Word DP (sync/fine.py) ----------------------------------------------------------------
     max_cells: int = 60_000
     """Largest word DP (words x tokens); bigger regions are left to the coarse pass."""
