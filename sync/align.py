@@ -26,7 +26,7 @@ from . import __version__, hebrew, onsets
 from .alignment import EXPLAINED, READ, Alignment, Cue, Pin, Span, WordTiming
 from .coarse import coarse_align
 from .discourse import Discourse
-from .evidence import Evidence, piece_evidence
+from .evidence import Evidence, evidence_of, piece_evidence
 from .fine import WordMatch, align_region, passage_evidence, refine_chains
 from .params import DEFAULT, AlignParams
 from .pins import apply_start_pins
@@ -285,6 +285,8 @@ def _snap_passage_start(
 Forcer = Callable[[float, float, list[str], list[str]], "tuple[float, float] | None"]
 """``(t0, t1, before, after)``: (start, end) of the first word of ``after`` when ``before`` then
 ``after`` are read in the audio's [t0, t1) (:class:`sync.forced.WhisperForcer`)."""
+Likelihood = Callable[[float, float, list[str]], "float | None"]
+"""``(t0, t1, words) -> how well the words, forced through the audio's [t0, t1), fit it (0-1)``."""
 
 _SPOKEN_SPLIT = re.compile(r"[\s\u05be]+")
 
@@ -358,18 +360,24 @@ def _fill_missing(
     group: list[_PassageTime],
     following: _PassageTime | None,
     seq: TextSeq,
+    keys: list[str],
     starts: list[float],
+    ends: list[float],
     matched_at: set[int],
     not_read: set[str],
     sec_per_char: float,
     prm: AlignParams,
+    likelihood: Likelihood | None = None,
 ) -> list[_PassageTime]:
     """Passages between two recognised ones, with time to have been read, were read.
 
     Inside a reading the time between two matched passages is enough evidence. Between two
-    readings (``following`` opens the next one) the gap must also be quiet of unmatched words:
-    speech the recogniser transcribed but that matches nothing is commentary, and the passages
-    were skipped. A gap far too short for the text means the reader skipped it.
+    readings (``following`` opens the next one) the gap must also be quiet of unmatched words,
+    or its words must read the passages, garbled (:func:`_gap_reads`), or, with a
+    ``likelihood`` (the Whisper model forcing the passages' text through the gap's audio,
+    :meth:`sync.forced.WhisperForcer.likelihood`), the audio must fit their text: other speech
+    the recogniser transcribed is commentary, and the passages were skipped. A gap far too
+    short for the text means the reader skipped it.
     """
     if not group:
         return group
@@ -391,7 +399,16 @@ def _fill_missing(
             heard = sum(1 for i in range(lo_i, hi_i) if i not in matched_at)
             n_tokens = sum(seq.passage_len[p] for p in missing)
             fits = prm.fill_min_ratio * expected <= gap <= prm.fill_max_ratio * expected + prm.fill_slack_seconds
-            if fits and heard <= prm.fill_max_heard_share * n_tokens and expected > 0:
+            quiet = heard <= prm.fill_max_heard_share * n_tokens
+            read_in_gap = [] if quiet or not fits else _gap_reads(keys, lo_i, hi_i, seq, missing, prm)
+            sounds_read = (
+                fits and not quiet and not read_in_gap and likelihood is not None
+                and t1 - t0 <= prm.fill_forced_max_seconds
+                and (likelihood(max(0.0, t0 - prm.fill_forced_margin), t1 + prm.fill_forced_margin,
+                                [w for p in missing for w in _spoken_words(seq.passages[p].text)]) or 0.0)
+                >= prm.fill_forced_likelihood
+            )  # fmt: skip
+            if fits and expected > 0 and (quiet or read_in_gap or sounds_read):
                 lead, tail = _unheard_opening_chars(b, seq), _unheard_closing_chars(a, seq)
                 if prm.fill_spreads_unheard_opening and (lead or tail) and a.words and b.words:
                     # The end of the passage before and the opening of the one after were not
@@ -406,9 +423,96 @@ def _fill_missing(
                         a.end = t0 = s0 + tail * per
                         b.start = t1 = s0 + (tail + c) * per
                 m = prm.fill_margin
-                out.extend(_fill_gap(seq, missing[0], missing[-1] + 1, t0 + m, t1 - m, sec_per_char))
+                filled = _fill_gap(seq, missing[0], missing[-1] + 1, t0 + m, t1 - m, sec_per_char)
+                out.extend(_heard_in_gap(filled, read_in_gap, seq, starts, ends))
         if not between_readings:
             out.append(b)
+    return out
+
+
+def _read_beside(
+    times: list[list[_PassageTime]],
+    seq: TextSeq,
+    keys: list[str],
+    starts: list[float],
+    ends: list[float],
+    not_read: set[str],
+    sec_per_char: float,
+    prm: AlignParams,
+    likelihood: Likelihood | None,
+) -> list[list[_PassageTime]]:
+    """Passages found nowhere that were read out of order, right beside a neighbour.
+
+    A lecturer who reads verse 14 and then goes back for verse 13 reads it in the pause after
+    14; when the recogniser garbled it past seeding ("ויהי ערב ויהי בקר יום שלישי" heard
+    "והיהערב והייבוק הריון שלישית", gen1-phone), the words right after 14 (or right before a
+    neighbour) are matched to it word by word (:func:`_gap_reads`) or its text is forced
+    through that audio (``prm.fill_forced_likelihood``), as a gap between two found passages
+    is. Each found one is a reading of its own."""
+    found = {pt.passage for g in times for pt in g}
+    placed = sorted((pt.start, pt.end) for g in times for pt in g)
+    out: list[list[_PassageTime]] = []
+    for p in range(len(seq.passages)):
+        if p in found or seq.passages[p].id in not_read or seq.passage_len[p] == 0:
+            continue
+        need = sec_per_char * _passage_chars(seq, p)
+        reach = prm.fill_max_ratio * need + prm.fill_slack_seconds
+        for q in (pt for g in times for pt in g if abs(pt.passage - p) == 1 and not pt.filled):
+            after = [s for s, _ in placed if s > q.end]
+            before = [e for _, e in placed if e < q.start]
+            windows = [(q.end, min(q.end + reach, after[0] if after else q.end + reach)),
+                       (max(q.start - reach, before[-1] if before else q.start - reach), q.start)]  # fmt: skip
+            hit = None
+            for t0, t1 in windows:
+                if t1 - t0 < prm.fill_min_ratio * need:
+                    continue
+                lo, hi = bisect.bisect_left(starts, t0), bisect.bisect_left(starts, t1)
+                matches = _gap_reads(keys, lo, hi, seq, [p], prm)
+                if matches:
+                    filled = _fill_gap(seq, p, p + 1, t0, t0 + need, sec_per_char)
+                    hit = _heard_in_gap(filled, matches, seq, starts, ends)
+                elif likelihood is not None and t1 - t0 <= prm.fill_forced_max_seconds:
+                    score = likelihood(max(0.0, t0 - prm.fill_forced_margin), t1 + prm.fill_forced_margin,
+                                       _spoken_words(seq.passages[p].text))  # fmt: skip
+                    if (score or 0.0) >= prm.fill_forced_likelihood:
+                        hit = _fill_gap(seq, p, p + 1, t0 + prm.fill_margin, t0 + need, sec_per_char)
+                if hit:
+                    break
+            if hit:
+                out.append(hit)
+                found.add(p)
+                break
+    return out
+
+
+def _gap_reads(
+    keys: list[str], lo: int, hi: int, seq: TextSeq, missing: list[int], prm: AlignParams
+) -> list[WordMatch]:
+    """Do the words heard in ``[lo, hi)`` read each of the ``missing`` passages, in order?
+
+    Whisper base garbles some verses so far that no word is left exact to seed a match (gen-
+    class-quotes verse 43, "וזהב הארץ ההוא טוב" heard "הוא זהב הערץ ההיטוב"); matched fuzzily
+    and in order, word by word, they still carry a reading's evidence (the resuming level,
+    :meth:`sync.evidence.Evidence.reads`), which talk with the text's words in it lacks."""
+    j0, j1 = seq.passage_first[missing[0]], seq.passage_first[missing[-1]] + seq.passage_len[missing[-1]]
+    matches = align_region(keys, lo, hi, seq, j0, j1, free_lead=True, free_trail=True, prm=prm)
+    ok = bool(matches) and all(evidence_of(matches, seq, p).reads(prm, resuming=True) for p in missing)
+    return matches if ok else []
+
+
+def _heard_in_gap(
+    filled: list[_PassageTime], matches: list[WordMatch], seq: TextSeq, starts: list[float], ends: list[float]
+) -> list[_PassageTime]:
+    """Filled passages whose words the gap did read (:func:`_gap_reads`) take those words'
+    times, as a recognised passage does."""
+    out = []
+    for pt in filled:
+        own = [m for m in matches if seq.passage_of[m.j] == pt.passage]
+        if own:
+            words = {seq.token_in_passage[m.j]: (starts[m.i], ends[m.i]) for m in own}
+            t0, t1 = starts[own[0].i], ends[own[-1].i]
+            pt = _PassageTime(pt.passage, t0, t1, words, [m.sim for m in own], first_heard=t0)
+        out.append(pt)
     return out
 
 
@@ -499,7 +603,12 @@ def align(
     starts = [w.start for w in words]
     for k, group in enumerate(times):
         following = times[k + 1][0] if k + 1 < len(times) and times[k + 1] else None
-        times[k] = _fill_missing(group, following, seq, starts, matched_at, not_read, sec_per_char, prm)
+        times[k] = _fill_missing(
+            group, following, seq, keys, starts, ends, matched_at, not_read, sec_per_char, prm,
+            likelihood=getattr(forcer, "likelihood", None),
+        )
+    likelihood = getattr(forcer, "likelihood", None)
+    times += _read_beside(times, seq, keys, starts, ends, not_read, sec_per_char, prm, likelihood)
 
     cues: list[Cue] = []
     for group in times:
@@ -567,9 +676,10 @@ def align(
     )
 
 
-def _reads(ev: Evidence, prm: AlignParams) -> tuple[bool, bool]:
-    """(a reading on its own, a reading going on after talk)."""
-    return ev.reads(prm), ev.reads(prm, resuming=True)
+def _reads(ev: Evidence, prm: AlignParams) -> tuple[bool, bool, bool]:
+    """(a reading on its own, a reading going on after talk, a whole passage read again)."""
+    strong = ev.reads(prm)
+    return strong, ev.reads(prm, resuming=True), strong and ev.span_share >= prm.reread_span_share
 
 
 def _vocabulary(seq: TextSeq) -> set[str]:

@@ -59,6 +59,9 @@ class Chain:
     resumes: bool = True
     """Enough evidence to go on reading in the text after talk (less is asked than of a jump:
     the next passage is what a lecturer reads next)."""
+    rereads: bool = True
+    """Enough evidence to be a passage read again (reached by a jump back): the whole passage
+    read. A quote in the talk can be most of a short verse, never all of it."""
     whole: int = -1
     """Which chain a piece was cut from (:func:`split_at_passages`)."""
 
@@ -349,6 +352,8 @@ def select_chains(chains: list[Chain], seq: TextSeq | None = None, prm: AlignPar
                     if kq > 0:
                         sources.append(best_in[q][kq - 1])
             for pb, pc in sources:
+                if evidence_given and not ch.rereads and ch.j0 <= chains[pc].j1:
+                    continue
                 cand = pb + ch.score - _jump_cost(chains[pc], ch, seq, prm)
                 if cand > score:
                     score, back = cand, pc
@@ -425,15 +430,15 @@ def coarse_align(
     seq: TextSeq,
     blocked: set[int] | None = None,
     times: list[float] | None = None,
-    reads_passage: Callable[[Chain], tuple[bool, bool]] | None = None,
+    reads_passage: Callable[[Chain], tuple[bool, bool, bool]] | None = None,
     evidence: Callable[[Chain], int] | None = None,
     forced: Sequence[tuple[int, int]] = (),
     prm: AlignParams = DEFAULT,
 ) -> list[Chain]:
     """Chains of reading, selected. ``reads_passage`` says whether a piece is a reading of its
     passage on its own (:mod:`sync.evidence`), as (strong enough to open the class or be jumped
-    to, strong enough to go on in the text after talk). Without it, a piece's exact anchors
-    decide."""
+    to, strong enough to go on in the text after talk, whole enough to be read again). Without
+    it, a piece's exact anchors decide."""
     index = build_index(seq, blocked)
     anchors = find_anchors(keys, index, prm)
     if forced:
@@ -448,16 +453,17 @@ def coarse_align(
     pieces = split_at_passages(whole, seq)
     for ch in pieces:
         if any(a.weight >= prm.pin_weight for a in ch.anchors):
-            ch.jumpable = ch.resumes = True
+            ch.jumpable = ch.resumes = ch.rereads = True
         else:
             # Many exact anchors, densely, in order, are a reading on their own.
             anchored = ch.score >= prm.jump_min_score and _reads_enough(ch, seq, prm)
             if reads_passage is None:
                 ch.jumpable = anchored
             else:
-                strong, resumes = reads_passage(ch)
+                strong, resumes, whole_read = reads_passage(ch)
                 ch.jumpable = strong or (anchored and prm.jump_by_anchors)
                 ch.resumes = resumes or (anchored and prm.jump_by_anchors)
+                ch.rereads = whole_read
     picked = select_chains(pieces, seq, prm, evidence_given=reads_passage is not None)
     picked = _prefer_next(picked, pieces, seq, prm)
     if prm.drop_leapt_quotes:

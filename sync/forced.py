@@ -64,12 +64,29 @@ class WhisperForcer:
         finally:
             self.seconds += time.perf_counter() - started
 
-    def _force(self, t0: float, t1: float, before: list[str], after: list[str]) -> tuple[float, float] | None:
+    def likelihood(self, t0: float, t1: float, words: list[str]) -> float | None:
+        """How well ``words``, forced through the audio of [t0, t1), fit it: the mean
+        probability the model gives their text tokens there (0-1). A reading of them scores
+        high; talk that only shares some of their words scores low."""
+        if not words or t1 <= t0 or self.unavailable:
+            return None
+        started = time.perf_counter()
+        try:
+            aligned = self._align(t0, t1, words)
+            if aligned is None:
+                return None
+            probs = aligned[0].text_token_probs
+            return float(np.mean(probs)) if len(probs) else None
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def _align(self, t0: float, t1: float, words: list[str]) -> tuple[Any, list[int], float] | None:
+        """(the model's alignment result, token bounds of each word, window offset in s)."""
         if self._wm is None:
             try:
                 self._load()
             except ModelError:
-                # Forcing only refines a start the aligner already has: without the model
+                # Forcing only refines what the aligner already has: without the model
                 # (a hub model offline, a broken install) the alignment goes on without it.
                 self.unavailable = True
                 return None
@@ -86,12 +103,19 @@ class WhisperForcer:
         encoded = self._wm.encode(np.ascontiguousarray(feats))
         tokens: list[int] = []
         bounds = []
-        for w in [*before, *after]:
+        for w in words:
             bounds.append(len(tokens))
             tokens += self._tok.encode(" " + w)
         bounds.append(len(tokens))
-        first, after_first = bounds[len(before)], bounds[len(before) + 1]
         result = self._wm.model.align(encoded, self._tok.sot_sequence, [tokens], n_frames)[0]
+        return result, bounds, lo / SAMPLE_RATE
+
+    def _force(self, t0: float, t1: float, before: list[str], after: list[str]) -> tuple[float, float] | None:
+        aligned = self._align(t0, t1, [*before, *after])
+        if aligned is None:
+            return None
+        result, bounds, offset = aligned
+        first, after_first = bounds[len(before)], bounds[len(before) + 1]
         text_idx = np.array([p[0] for p in result.alignments])
         time_idx = np.array([p[1] for p in result.alignments])
         if not len(text_idx):
@@ -102,5 +126,4 @@ class WhisperForcer:
         starts = time_idx[steps] * _SECONDS_PER_STEP
         if after_first >= len(starts):
             return None
-        offset = lo / SAMPLE_RATE
         return offset + float(starts[first]), offset + float(starts[after_first])

@@ -36,10 +36,10 @@ def envelope(audio: np.ndarray, sr: int = SAMPLE_RATE, prm: AlignParams = DEFAUL
     db = 20 * np.log10(rms + 1e-9)
     floor = float(np.percentile(db, prm.floor_percentile))
     level = float(np.percentile(db, prm.level_percentile))
-    # Halfway (in dB) between the noise floor and the speech level, never above -35 dBFS: fits a
-    # quiet room as well as a noisy hall. With no dynamic range there is no silence at all.
+    # Part of the way (in dB) from this recording's noise floor to its speech level: fits a
+    # quiet room as well as a phone in a noisy one. With no dynamic range there is no silence.
     if level - floor > prm.min_dynamic_db:
-        threshold = min(floor + prm.threshold_share * (level - floor), prm.threshold_max_db)
+        threshold = floor + prm.threshold_share * (level - floor)
     else:
         threshold = level + 1
     return Envelope(db, threshold)

@@ -157,6 +157,10 @@ class AlignParams:
     """Going on in the text is going straight on (no talk between) when the words heard in
     between are at most the tokens in between plus this. After talk, going on in the text is a
     new reading, and needs a reading's evidence (``resume_*``)."""
+    reread_span_share: float = 0.9
+    """A passage read again (a jump back in the text) spans this share of it: a quote in the talk
+    is 2-5 words, often most of a short verse but never all of it (gen-class-quotes: verse 3,
+    six words, quoted five of them right after its reading, was taken as read there)."""
     continue_min_score: float = 0.5
     """A piece without that evidence goes straight on only if it scores at least this: one
     short word ("שם", 0.3) that the talk after a reading shares with the next passage does not
@@ -228,6 +232,16 @@ class AlignParams:
     fill_max_heard_share: float = 0.3
     """Between two readings, unmatched words heard in the gap (per missing token) beyond this
     share mean talk: the passages were skipped."""
+    fill_forced_likelihood: float = 0.25
+    """...unless, forced through the gap's audio by the Whisper model, the passages' text fits
+    it this well (mean token probability): the gaps that held a reading the recogniser garbled
+    (gen1-phone verse 10, transliterated into Latin letters; gen-class-quotes verse 43) score
+    0.37-0.42, gaps of talk only 0.03-0.17 (14 of them, gen1-phone, gen-class-quotes, gen2-
+    dense, gen1-shiur, explanations with quotes and fragments of the very passage included)."""
+    fill_forced_max_seconds: float = 27.0
+    """Gaps forced at most this long (with the margins, inside Whisper's 30-s window)."""
+    fill_forced_margin: float = 1.0
+    """Seconds of audio forced on either side of the gap."""
     fill_spreads_unheard_opening: bool = True
     """Passages filled before a passage whose opening words were not heard either share the
     unheard time with that opening by letters, instead of the opening being backed off by
@@ -237,9 +251,11 @@ class AlignParams:
 
     # ---- Onsets (sync/onsets.py, used by sync/align.py) -----------------------------------------
     threshold_share: float = 0.45
-    """Speech threshold, in dB, this share of the way from the noise floor to the speech level."""
-    threshold_max_db: float = -35.0
-    """...never above this (dBFS): fits a quiet room and a noisy hall."""
+    """Speech threshold, in dB, this share of the way from the recording's own noise floor to
+    its speech level. (Until issue 18 it was also capped at -35 dBFS; a phone recording whose
+    pauses hold room noise at -40 dBFS then had its threshold 7 dB above the noise, and babble
+    made onsets everywhere: gen1-phone starts within 0.5 s 0.81 with the cap, 0.94 without;
+    the clean cases, whose thresholds lie below -39 dBFS, are the same either way.)"""
     min_dynamic_db: float = 12.0
     """Below this floor-to-level range there is no silence to find."""
     floor_percentile: float = 10.0

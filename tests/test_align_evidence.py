@@ -1,0 +1,82 @@
+"""Reading or talk, decided on evidence (issue 18): a passage the recogniser garbled past
+recognition but whose audio fits its text is read; talk with a passage's words in it is not; a
+quote of most of a short passage is not a re-read of it."""
+
+from __future__ import annotations
+
+from sync.align import align
+from sync.discourse import parse_discourse
+from sync.params import DEFAULT
+from tests.test_align import COMMENTARY, TEXT, Script, plain, read_all, starts_of
+
+UNRELATED = "טלפון מכונית רחוב חנות כביש מזגן מחשב כיסא שולחן חלון דלת מנורה מקרר תנור עיפרון".split()
+
+
+class FakeForcer:
+    """A forcer whose audio fits ``words`` only inside [t0, t1) (where they were read)."""
+
+    def __init__(self, t0: float, t1: float, words: list[str]) -> None:
+        self.t0, self.t1, self.words = t0, t1, words
+        self.asked: list[tuple[float, float]] = []
+
+    def __call__(self, t0, t1, before, after):  # the boundary forcer: no opinion
+        return None
+
+    def likelihood(self, t0: float, t1: float, words: list[str]) -> float:
+        self.asked.append((t0, t1))
+        fits = words == self.words and t0 <= self.t0 + 0.5 and t1 >= self.t1 - 0.5
+        return 0.4 if fits else 0.05
+
+
+def garbled_class(discourse) -> tuple[Script, list[str], float, float]:
+    """p1.1 to p2.1 read, then p2.2 read but heard as unrelated words, then the rest."""
+    s = Script()
+    ids = [p.id for p in discourse.passages()]
+    read_all(s, discourse, ids[:3])
+    s.t += 0.6
+    t0 = s.t
+    s.say(UNRELATED[: len(discourse.passage("p2.2").tokens)], pause=0.0)
+    t1 = s.t
+    read_all(s, discourse, ids[4:])
+    return s, ids, t0, t1
+
+
+def test_garbled_passage_whose_audio_fits_its_text_is_read():
+    discourse = parse_discourse(TEXT)
+    s, ids, t0, t1 = garbled_class(discourse)
+    from sync.align import _spoken_words
+
+    forcer = FakeForcer(t0, t1, _spoken_words(discourse.passage("p2.2").text))
+    al = align(discourse, s.transcript(), forcer=forcer)
+    assert forcer.asked, "the gap of unmatched words should have been forced"
+    assert "p2.2" not in al.skipped
+    got = starts_of(al)
+    assert abs(got["p2.2"][0] - t0) < 1.0
+    assert abs(got["p3.1"][0] - s.starts["p3.1"][0]) < 0.5
+
+
+def test_garbled_passage_whose_audio_does_not_fit_is_skipped():
+    discourse = parse_discourse(TEXT)
+    s, ids, t0, t1 = garbled_class(discourse)
+    forcer = FakeForcer(t0, t1, ["nothing", "fits"])
+    al = align(discourse, s.transcript(), forcer=forcer)
+    assert "p2.2" in al.skipped
+
+
+def test_quote_of_most_of_a_short_passage_is_no_reread():
+    discourse = parse_discourse(TEXT)
+    s = Script()
+    ids = [p.id for p in discourse.passages()]
+    read_all(s, discourse, ids[:4])
+    s.say(COMMENTARY[:14], pause=1.0)
+    words = plain(discourse.passage("p2.2").tokens)
+    share = (len(words) - 2) / len(words)
+    assert share < DEFAULT.reread_span_share  # the quote leaves out the first and last words
+    quote_at = s.t + 0.6
+    s.say(words[1:-1], pause=0.6)
+    s.say(COMMENTARY[14:], pause=0.6)
+    read_all(s, discourse, ids[4:])
+    al = align(discourse, s.transcript())
+    assert len(starts_of(al)["p2.2"]) == 1
+    assert abs(starts_of(al)["p2.2"][0] - s.starts["p2.2"][0]) < 0.5
+    assert not any(c.kind == "read" and c.start <= quote_at + 0.5 < c.end and c.passage_id == "p2.2" for c in al.cues)
