@@ -41,8 +41,12 @@ from sync.align import align  # noqa: E402
 from sync.discourse import load_discourse  # noqa: E402
 from sync.writers import SyncResult, write_outputs  # noqa: E402
 
-# The cases the parameters were chosen on; every other row is held out.
-TUNED = {"gen1-shiur", "gen-class-quotes", "gen1-reading-p", "sim-shiur-s1-harsh", "sim-lookalike-s1-harsh"}
+# The cases the parameters were chosen on; every other row is held out. gen2-dense and gen1-phone
+# were looked at for issue 18 (their failures read one by one), so they count as tuned too.
+TUNED = {
+    "gen1-shiur", "gen-class-quotes", "gen1-reading-p", "gen2-dense", "gen1-phone",
+    "sim-shiur-s1-harsh", "sim-lookalike-s1-harsh",
+}  # fmt: skip
 # Straight readings: the start-precision targets apply to them.
 READINGS = {"gen1-reading", "gen2-reading", "gen1-reading-p"}
 SIM_SEEDS = (1, 2, 3, 4)
@@ -112,14 +116,48 @@ def corpus_rows(names: list[str], params: Any, scorer: Any, no_force: bool = Fal
         outdir = OUT / name
         write_outputs(SyncResult(discourse, alignment, tr.transcript), outdir, ["paragraphs.vtt"])
         res = scorer.score(case, outdir / "paragraphs.vtt")
+        res.update(flag_metrics(json.loads((case / "truth.json").read_text(encoding="utf-8")), alignment))
         forced = forcer.calls if forcer is not None else 0
         rows.append({"case": name, "kind": "corpus", "align_s": secs, "forced": forced, "cached": tr.cached, **res})
     return rows
 
 
+def flag_metrics(truth: dict[str, Any], alignment: Any, within: float = 1.0) -> dict[str, Any]:
+    """Are the doubtful decisions where the errors are? Per paragraph of the truth: an error is
+    a wrong read/skipped decision or a reading whose start no read cue of it has within
+    ``within`` s (or a read cue far from every reading of it); flagged is any of its passages'
+    decisions doubtful. Precision: flagged paragraphs that are errors; recall: errors flagged."""
+    decisions = getattr(alignment, "decisions", None)
+    if not decisions:
+        return {"flag_tp": None, "flagged": None, "errors": None}
+    reads: dict[int, list[float]] = {}
+    for s in truth["segments"]:
+        if s["kind"] == "read":
+            reads.setdefault(int(s["paragraph"]), []).append(float(s["start"]))
+    cues: dict[int, list[float]] = {}
+    for c in alignment.read_cues():
+        cues.setdefault(int(c.passage_id[1:].split(".")[0]), []).append(c.start)
+    # A paragraph's readings start where its first passage's cue does; later passages' cues
+    # start inside it. Only cues that open a reading of the paragraph are compared.
+    opening: dict[int, list[float]] = {}
+    for para, ts in cues.items():
+        ts.sort()
+        firsts = [c.start for c in alignment.read_cues() if c.passage_id == f"p{para}.1"]
+        opening[para] = firsts or ts[:1]
+    flagged_paras = {int(d.passage_id[1:].split(".")[0]) for d in decisions if d.doubtful}
+    errors = set()
+    for para in range(1, int(truth["paragraphs"]) + 1):
+        t, o = reads.get(para, []), opening.get(para, [])
+        if bool(t) != bool(o):
+            errors.add(para)
+        elif any(min(abs(x - y) for y in o) > within for x in t) or any(min(abs(x - y) for y in t) > within for x in o):
+            errors.add(para)
+    return {"flag_tp": len(errors & flagged_paras), "flagged": len(flagged_paras), "errors": len(errors)}
+
+
 def sim_rows(params: Any, scorer: Any) -> list[dict[str, Any]]:
     from sim_score import passage_metrics
-    from simulate import DENSE, SAMPLE_TEXT, SimConfig, case_text, generate, write_case
+    from simulate import DENSE, FRAGMENTS, SAMPLE_TEXT, SimConfig, case_text, generate, write_case
 
     from sync.discourse import parse_discourse
 
@@ -127,6 +165,10 @@ def sim_rows(params: Any, scorer: Any) -> list[dict[str, Any]]:
     configs = [SimConfig(seed=s) for s in SIM_SEEDS]
     configs += [SimConfig(seed=s, lookalikes=True) for s in (1, 2, 3)]
     configs += [SimConfig(seed=s, name=f"sim-dense-s{s}-harsh", **DENSE) for s in (1, 2)]
+    # Issue 18's two classes, every seed held out: explanations full of 1-2 word fragments of
+    # the text (as gen2-dense), and the recogniser of a phone in a talking room (as gen1-phone).
+    configs += [SimConfig(seed=s, **FRAGMENTS) for s in (1, 2, 3)]
+    configs += [SimConfig(seed=s, noise="phone") for s in (1, 2, 3)]
     rows = []
     for cfg in configs:
         text = case_text(sample, cfg)
@@ -177,7 +219,10 @@ def print_table(rows: list[dict[str, Any]]) -> None:
         cells = " ".join(f"{fmt(r[k], nd):>7s}" for k, _, nd in COLUMNS)
         met = ("met" if targets_met(r) else "MISSED") if r["kind"] == "corpus" else ""
         forced = f"  forced {r['forced']}" if r.get("forced") else ""
-        print(f"{r['case']:26s} {tag:8s} {cells}  {r['align_s']:7.2f}  {met}{forced}")
+        flags = ""
+        if r.get("flagged") is not None:
+            flags = f"  flag {r['flag_tp']}/{r['flagged']} of {r['errors']} err"
+        print(f"{r['case']:26s} {tag:8s} {cells}  {r['align_s']:7.2f}  {met}{forced}{flags}")
     for kind in ("corpus", "sim"):
         for tag in ("tuned", "held-out"):
             sel = [r for r in rows if r["kind"] == kind and (r["case"] in TUNED) == (tag == "tuned")]
@@ -188,6 +233,13 @@ def print_table(rows: list[dict[str, Any]]) -> None:
                 xs = [r[k] for r in sel if r[k] is not None]
                 cells.append(f"{fmt(statistics.fmean(xs) if xs else None, nd):>7s}")
             print(f"{'mean ' + kind:26s} {tag:8s} " + " ".join(cells))
+    flagged = [r for r in rows if r.get("flagged") is not None]
+    if flagged:
+        tp, fl, er = (sum(r[k] for r in flagged) for k in ("flag_tp", "flagged", "errors"))
+        prec = f"{tp / fl:.2f}" if fl else "n/a"
+        rec = f"{tp / er:.2f}" if er else "n/a"
+        print(f"doubtful flag (corpus, per paragraph): precision {prec} ({tp} of {fl} flagged are errors), "
+              f"recall {rec} ({tp} of {er} errors flagged)")  # fmt: skip
 
 
 def main() -> None:

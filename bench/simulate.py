@@ -267,6 +267,9 @@ class Noise:
     jitter: float = 0.0
     commentary_factor: float = 1.0
     """Speech that is not the text (Yiddish, quick talk) is heard worse."""
+    babble: float = 0.0
+    """Per pause of 0.3 s or more: the recogniser writes 1-3 words of the room's talk there
+    (people talking near a phone), readings' pauses included."""
 
 
 NOISE = {
@@ -278,6 +281,12 @@ NOISE = {
     "harsh": Noise(
         0.30, 0.15, 0.03, 0.04, 0.03, 0.08, 0.04, 0.12, 0.004, 0.001, jitter=0.15, commentary_factor=1.3
     ),
+    # a phone in a room where people talk (as ../shared/corpus gen1-phone): more words lost and
+    # misheard than "harsh", looser word times, and the room's talk written into the pauses
+    "phone": Noise(
+        0.34, 0.2, 0.03, 0.05, 0.04, 0.12, 0.05, 0.16, 0.008, 0.002, jitter=0.25, commentary_factor=1.3,
+        babble=0.25,
+    ),
 }
 
 _CONFUSE = {
@@ -288,6 +297,8 @@ _TO_FINAL = str.maketrans("כמנפצ", "ךםןףץ")
 _FROM_FINAL = str.maketrans("ךםןףץ", "כמנפצ")
 HEARD_WORDS = "אני אתה כי לא מה יש עם על גם רק אז הם היא זה את של הוא אבל כן טוב ואז שם".split()
 FILLERS = "אה אהה נו את של זה הוא ו ה".split()
+# What a phone hears of other people talking in the room: everyday modern Hebrew.
+ROOM_WORDS = (HEARD_WORDS + "בוא תגיד שמעת רגע איפה מתי עכשיו אחר כך בסדר יאללה כמה ראיתי אמרתי".split())
 
 
 def finalize(word: str) -> str:
@@ -380,7 +391,13 @@ def hear(spoken: list[Spoken], noise: Noise, rng: random.Random) -> list[Word]:
             out.extend(Word(start + m * step, start + (m + 1) * step, text, 0.2) for m in range(k))
         else:
             out.append(Word(start, end, text, prob))
-        if rng.random() < noise.insert * f:
+        if noise.babble and nxt is not None and nxt.start - end >= 0.3 and rng.random() < noise.babble:
+            k = rng.randint(1, 3)
+            step = (nxt.start - end - 0.1) / k
+            for m in range(k):
+                t0 = end + 0.05 + m * step
+                out.append(Word(t0, t0 + min(step * 0.8, 0.4), rng.choice(ROOM_WORDS), 0.3))
+        elif rng.random() < noise.insert * f:
             gap_end = nxt.start if nxt is not None else end + 0.3
             t0 = end + 0.01
             t1 = min(gap_end - 0.01, t0 + 0.2)
@@ -534,6 +551,12 @@ class SimConfig:
     verse_quote_prob: float = 0.0
     """Chance per commentary sentence of quoting the maamar's verse (the title line); 0.35 with
     ``lookalikes`` unless set."""
+    fragment_prob: float = 0.0
+    """Chance per explanation word of a run of 1-3 fragments there instead: one word, or two
+    consecutive words, of the explained passage or (``fragment_foreign_share``) of one of the
+    three passages before it; fragments next to each other are never consecutive in the text
+    (as ../shared/corpus gen2-dense)."""
+    fragment_foreign_share: float = 0.3
     name: str = ""
 
 
@@ -695,6 +718,7 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
     segments: list[dict[str, Any]] = []
     words_truth: list[dict[str, Any]] = []
     quotes: list[dict[str, Any]] = []
+    fragments: list[dict[str, Any]] = []
     t = round(rng.uniform(0.4, 1.5), 3)
     last_kind = ""
     para_offset = {}
@@ -704,12 +728,13 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
             para_offset[p.id] = n
             n += len(p.tokens)
 
-    def say(text: str, tempo: float, kind: str, passage: str | None = None, token: int | None = None) -> Spoken:
+    def say(text: str, tempo: float, kind: str, passage: str | None = None, token: int | None = None,
+            pause: float = 0.0) -> Spoken:  # fmt: skip
         nonlocal t
         dur = _word_seconds(len(text), wps) * tempo * rng.uniform(0.85, 1.15)
         s = Spoken(text, round(t, 3), round(t + dur, 3), kind, passage, token)
         spoken.append(s)
-        t += dur + rng.uniform(0.03, 0.09) * tempo
+        t += dur + rng.uniform(0.03, 0.09) * tempo + pause
         return s
 
     for a in actions:
@@ -776,6 +801,9 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
                         quotes.append({"start": said[0].start, "end": said[-1].end, "passage": None,
                                        "about": about.paragraph, "foreign": False, "verse": True,
                                        "words": " ".join(x.text for x in said)})  # fmt: skip
+                    if about is not None and cfg.fragment_prob and rng.random() < cfg.fragment_prob:
+                        _fragments(about, discourse, rng, cfg, tempo, say, fragments)
+                        continue
                     r = rng.random()
                     if about is not None and r < cfg.text_vocab_share:
                         w = rng.choice(vocab)
@@ -819,6 +847,7 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
     )
     size = f"-{cfg.minutes:g}min" if cfg.minutes else (f"-{cfg.length:g}x" if cfg.length != 1 else "")
     kind = "reading" if cfg.reading else "lookalike" if cfg.lookalikes else "shiur"
+    kind = "fragments" if cfg.fragment_prob and not cfg.reading else kind
     name = cfg.name or f"sim-{kind}-s{cfg.seed}-{cfg.noise}{size}"
     read_t = sum(s["end"] - s["start"] for s in segments if s["kind"] == "read")
     comm_t = sum(s["end"] - s["start"] for s in segments if s["kind"] == "commentary")
@@ -830,6 +859,7 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
         "commentary_seconds": round(comm_t, 1),
         "read_words_per_second": round(n_read_words / read_t, 2) if read_t else None,
         "quotes": len(quotes),
+        "fragments": len(fragments),
         "foreign_quotes": sum(1 for q in quotes if q["foreign"]),
         "rereads": sum(1 for s in segments if s.get("reread")),
         "word_error_rate": round(_word_error_rate(spoken, heard), 3),
@@ -845,6 +875,7 @@ def generate(discourse: Discourse, cfg: SimConfig) -> SimCase:
         "skipped": skipped,
         "skipped_passages": skipped_passages,
         "quotes": quotes,
+        "fragments": fragments,
         "simulation": {**asdict(cfg), **info, "stats": stats},
         "provenance": f"bench/simulate.py seed={cfg.seed} noise={cfg.noise} (simulated transcript, no audio)",
     }
@@ -888,6 +919,40 @@ def _quote(
         )
 
 
+def _fragments(
+    about: Passage,
+    discourse: Discourse,
+    rng: random.Random,
+    cfg: SimConfig,
+    tempo: float,
+    say: Callable[..., Spoken],
+    fragments: list[dict[str, Any]],
+) -> None:
+    """A run of 1-3 fragments (one or two consecutive words of a passage) inside an explanation."""
+    passages = discourse.passages()
+    at = next(k for k, p in enumerate(passages) if p.id == about.id)
+    before = passages[max(0, at - 3) : at]
+    last: tuple[str, int] | None = None
+    for _ in range(rng.randint(1, 3)):
+        src = rng.choice(before) if before and rng.random() < cfg.fragment_foreign_share else about
+        toks = [k for k, tok in enumerate(src.tokens) if spoken_alternatives(tok)]
+        if not toks:
+            continue
+        n = rng.choice((1, 2))
+        k = rng.choice(toks[: max(1, len(toks) - n + 1)])
+        if last is not None and last[0] == src.id and abs(k - last[1]) <= 1:
+            continue  # never consecutive with the fragment before: that would read the text on
+        ws = [w for tok in src.tokens[k : k + n] for w in _choose(spoken_alternatives(tok), rng)]
+        clean = [_NON_LETTER.sub("", w).replace("'", "").replace('"', "") or w for w in ws]
+        # 0.15-0.4 s after each fragment, as the corpus's fragments are cut and spaced
+        said = [say(w, tempo, "commentary", pause=rng.uniform(0.15, 0.4) if m == len(clean) - 1 else 0.0)
+                for m, w in enumerate(clean)]  # fmt: skip
+        if said:
+            fragments.append({"start": said[0].start, "end": said[-1].end, "passage": src.id, "about": about.paragraph,
+                              "foreign": src.id != about.id, "words": " ".join(x.text for x in said)})  # fmt: skip
+        last = (src.id, k + n - 1)
+
+
 # --------------------------------------------------------------------------------------------
 # I/O
 
@@ -903,6 +968,9 @@ def write_case(case: SimCase, outdir: Path, text: str) -> Path:
 DENSE = {"text_vocab_share": 0.5, "quote_prob": 0.5}
 """Dense text vocabulary inside the explanations: half their words from the text, and quotes
 twice as often."""
+FRAGMENTS = {"fragment_prob": 0.2, "quote_prob": 0.45}
+"""Explanations full of fragments of the text, as ../shared/corpus gen2-dense: a run of 1-3
+fragments at about one explanation word in five (their words then fill some 40 % of the talk)."""
 
 
 def config_from_args(a: argparse.Namespace) -> SimConfig:
@@ -911,6 +979,8 @@ def config_from_args(a: argparse.Namespace) -> SimConfig:
     )
     if a.dense:
         cfg = replace(cfg, **DENSE)
+    if a.fragments:
+        cfg = replace(cfg, **FRAGMENTS)
     if a.name:
         cfg = replace(cfg, name=a.name)
     return cfg
@@ -924,6 +994,7 @@ def add_args(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--reading", action="store_true", help="a straight reading, no commentary")
     ap.add_argument("--lookalikes", action="store_true", help="look-alike passages in the text, the verse quoted")
     ap.add_argument("--dense", action="store_true", help="explanations dense with the text's vocabulary")
+    ap.add_argument("--fragments", action="store_true", help="explanations full of 1-2 word fragments of the text")
     ap.add_argument("--text", type=Path, default=SAMPLE_TEXT, help="discourse text (default: the sample)")
     ap.add_argument("--name", default="", help="case name (default from the settings)")
 

@@ -43,7 +43,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from sync import pins as pins_rule
 from sync import writers
-from sync.alignment import READ, Alignment, Cue, Pin, cue_ids
+from sync.alignment import DOUBTFUL_BELOW, READ, Alignment, Cue, Pin, cue_ids
 from sync.audio import EXTENSIONS, format_size, sha256_file
 from sync.discourse import Discourse, decode_text, parse_discourse
 from sync.errors import ShiurError
@@ -82,7 +82,7 @@ MAX_NUDGE_S = 3600.0
 """The largest nudge accepted (the page's buttons send ±0.5 s); anything bigger is a typo or an attack."""
 MAX_TIME_S = 24 * 3600.0
 """A start time beyond this is refused even when the recording's duration is unknown."""
-LOW_CONFIDENCE = 0.5
+LOW_CONFIDENCE = DOUBTFUL_BELOW
 
 
 # ---- setup: streaming uploads --------------------------------------------------------------
@@ -181,11 +181,14 @@ def mark_not_read(alignment: Alignment, passage_id: str) -> None:
 
 
 def review_order(alignment: Alignment, discourse: Discourse) -> list[dict[str, Any]]:
-    """Every passage with its reading, least confident first; not-found passages lead."""
+    """Every passage with its reading, doubtful decisions first (least confident first), read
+    or not; an alignment from before decisions were kept lists not-found passages first."""
     rows = []
     order = {p.id: i for i, p in enumerate(discourse.passages())}
+    decided = {d.passage_id: d for d in alignment.decisions}
     for p in discourse.passages():
         cue = _first_read(alignment, p.id)
+        d = decided.get(p.id)
         rows.append({
             "passage_id": p.id,
             "text": p.text,
@@ -194,9 +197,15 @@ def review_order(alignment: Alignment, discourse: Discourse) -> list[dict[str, A
             "confidence": None if cue is None else round(cue.confidence, 2),
             "pinned": bool(cue and cue.pinned),
             "not_read": cue is None,
-            "low": cue is None or (not cue.pinned and cue.confidence < LOW_CONFIDENCE),
+            "decision_confidence": None if d is None else d.confidence,
+            "low": d.doubtful if d is not None else cue is None or (not cue.pinned and cue.confidence < LOW_CONFIDENCE),
         })
-    rows.sort(key=lambda r: (r["confidence"] is not None, r["confidence"] or 0.0, order[r["passage_id"]]))
+    if decided:
+        rows.sort(key=lambda r: (not r["low"], r["decision_confidence"] if r["low"] else 0.0,
+                                 r["confidence"] is not None, r["confidence"] or 0.0,
+                                 order[r["passage_id"]]))  # fmt: skip
+    else:
+        rows.sort(key=lambda r: (r["confidence"] is not None, r["confidence"] or 0.0, order[r["passage_id"]]))
     return rows
 
 

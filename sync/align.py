@@ -23,8 +23,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from . import __version__, hebrew, onsets
-from .alignment import EXPLAINED, READ, Alignment, Cue, Pin, Span, WordTiming
-from .coarse import coarse_align
+from .alignment import EXPLAINED, READ, Alignment, Cue, Decision, Pin, Span, WordTiming
+from .coarse import Chain, coarse_align
 from .discourse import Discourse
 from .evidence import Evidence, evidence_of, piece_evidence
 from .fine import WordMatch, align_region, passage_evidence, refine_chains
@@ -576,14 +576,20 @@ def align(
 
     starts = [w.start for w in words]
     ends = [w.end for w in words]
+    nearest: dict[int, float] = {}
+    """Per passage, the strength of its best candidate reading anywhere (for skip confidence)."""
+
+    def reads_passage(ch: Chain) -> tuple[bool, bool, bool]:
+        ev = piece_evidence(keys, seq, [(a.i, a.j, a.sim) for a in ch.anchors], prm, starts=starts, ends=ends)
+        nearest[ev.passage] = max(nearest.get(ev.passage, 0.0), ev.strength(prm))
+        return _reads(ev, prm)
+
     chains = coarse_align(
         keys,
         seq,
         blocked,
         [w.start for w in words],
-        reads_passage=lambda ch: _reads(piece_evidence(
-            keys, seq, [(a.i, a.j, a.sim) for a in ch.anchors], prm, starts=starts, ends=ends
-        ), prm),
+        reads_passage=reads_passage,
         evidence=lambda ch: passage_evidence(keys, seq, ch, prm),
         forced=_pin_anchors(pins, seq, words, prm),
         prm=prm,
@@ -659,7 +665,23 @@ def align(
             out.append(c)
     read_ids = {c.passage_id for c in out if c.kind == READ}
     skipped = [p.id for p in passages if p.id not in read_ids]
+    # A read passage is as sure as its least sure reading (a doubtful re-read is an error to
+    # look at as much as a doubtful first reading). A skipped one is less sure the nearer its
+    # best candidate came to a reading's evidence, by a quarter of it at most, so never
+    # doubtful on that alone: the quotes and fragments of an explanation come near, and the
+    # skip decisions of every corpus case were right where they did (issue 18).
+    least_read: dict[str, float] = {}
+    for c in out:
+        if c.kind == READ:
+            least_read[c.passage_id] = min(least_read.get(c.passage_id, 1.0), 1.0 if c.pinned else c.confidence)
+    decisions = [
+        Decision(p.id, True, round(least_read[p.id], 3))
+        if p.id in least_read
+        else Decision(p.id, False, 1.0 if p.id in not_read else round(1.0 - 0.25 * nearest.get(k, 0.0), 3))
+        for k, p in enumerate(passages)
+    ]
     return Alignment(
+        decisions=decisions,
         cues=out,
         skipped=skipped,
         off_text=off_text,

@@ -40,6 +40,34 @@ class Cue:
 
 
 
+DOUBTFUL_BELOW = 0.7
+"""A decision with less confidence than this is doubtful: the review page lists it first.
+Chosen on the tuned corpus cases (issue 18): the readings that started wrong scored 0.50 and
+0.65, every reading heard and placed right 0.78 or more; a passage filled in unheard scores
+``AlignParams.filled_confidence`` (0.25), doubtful by design."""
+
+
+@dataclass
+class Decision:
+    """What the aligner decided about one passage: read (where its first read cue says) or
+    never read, and how sure it is. For a read passage the confidence is its reading's (how
+    much of it was heard, how well); for a skipped one, how far the best candidate reading of
+    it found anywhere fell short of a reading's evidence (1.0: its words were never heard in
+    order)."""
+
+    passage_id: str
+    read: bool
+    confidence: float
+
+    @property
+    def doubtful(self) -> bool:
+        return self.confidence < DOUBTFUL_BELOW
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"passage_id": self.passage_id, "read": self.read, "confidence": self.confidence,
+                "doubtful": self.doubtful}  # fmt: skip
+
+
 @dataclass
 class Span:
     start: float
@@ -62,12 +90,20 @@ class Alignment:
     duration: float = 0.0
     meta: dict[str, Any] = field(default_factory=dict)
     """model, options, software version, corrections: whatever produced this alignment."""
+    decisions: list[Decision] = field(default_factory=list)
+    """One per passage of the discourse, in text order."""
 
     def read_cues(self) -> list[Cue]:
         return [c for c in self.cues if c.kind == READ]
 
+    def doubtful(self) -> list[Decision]:
+        """The decisions to look at first, least confident first."""
+        return sorted((d for d in self.decisions if d.doubtful), key=lambda d: d.confidence)
+
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["decisions"] = [x.to_dict() for x in self.decisions]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Alignment:
@@ -89,6 +125,9 @@ class Alignment:
             off_text=[Span(**s) for s in d.get("off_text", [])],
             duration=d.get("duration", 0.0),
             meta=d.get("meta", {}),
+            decisions=[
+                Decision(x["passage_id"], bool(x["read"]), float(x["confidence"])) for x in d.get("decisions", [])
+            ],
         )
 
     @classmethod

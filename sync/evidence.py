@@ -55,6 +55,15 @@ class Evidence:
         words that are not the text's; talk with the text's words in it has many."""
         return self.matched_words / self.heard if self.heard else 0.0
 
+    def strength(self, prm: AlignParams = DEFAULT) -> float:
+        """How close this comes to a reading on its own: the least of its four measures as a
+        share of what a reading needs (``prm.reading_*``), at most 1."""
+        if not self.matched:
+            return 0.0
+        need = (prm.reading_span_share, prm.reading_coverage, prm.reading_purity, prm.reading_quality)
+        have = (self.span_share, self.coverage, self.purity, self.quality)
+        return min(1.0, *(h / n for h, n in zip(have, need, strict=True) if n > 0))
+
     def reads(self, prm: AlignParams = DEFAULT, resuming: bool = False) -> bool:
         """Enough to be a reading of the passage on its own; ``resuming``: enough to go on
         reading the next passage after talk, which asks for less (``prm.resume_*``)."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .alignment import READ, Alignment, Cue, Pin
+from .alignment import READ, Alignment, Cue, Decision, Pin
 
 MIN_CUE_S = 0.5
 """Shortest reading a pin makes; a cue is at least this long so the player can show it."""
@@ -54,6 +54,14 @@ def apply_not_read(alignment: Alignment, passage_id: str) -> None:
     alignment.cues = [c for c in alignment.cues if not (c.passage_id == passage_id and c.kind == READ)]
     if passage_id not in alignment.skipped:
         alignment.skipped.append(passage_id)
+    _decided(alignment, passage_id, read=False)
+
+
+def _decided(alignment: Alignment, passage_id: str, read: bool) -> None:
+    """The lecturer's word is certain: the passage's decision is no longer doubtful."""
+    for k, d in enumerate(alignment.decisions):
+        if d.passage_id == passage_id:
+            alignment.decisions[k] = Decision(passage_id, read, 1.0)
 
 
 def apply_pin(alignment: Alignment, pin: Pin) -> Pin:
@@ -66,6 +74,7 @@ def apply_pin(alignment: Alignment, pin: Pin) -> Pin:
     alignment.cues = apply_start(alignment.cues, pin.passage_id, t, alignment.duration)
     if pin.passage_id in alignment.skipped:
         alignment.skipped.remove(pin.passage_id)
+    _decided(alignment, pin.passage_id, read=True)
     return Pin(pin.passage_id, t)
 
 
