@@ -181,14 +181,21 @@ def mark_not_read(alignment: Alignment, passage_id: str) -> None:
 
 
 def review_order(alignment: Alignment, discourse: Discourse) -> list[dict[str, Any]]:
-    """Every passage with its reading, doubtful decisions first (least confident first), read
-    or not; an alignment from before decisions were kept lists not-found passages first."""
+    """Every passage with its reading, doubtful ones first, least confident first.
+
+    A read passage is as sure as its least sure reading (the cues are the truth the lecturer
+    edits); a passage not read is as sure as the aligner's decision about it (alignment.json's
+    ``decisions``); an alignment from before decisions were kept lists not-found ones first."""
     rows = []
     order = {p.id: i for i, p in enumerate(discourse.passages())}
-    decided = {d.passage_id: d for d in alignment.decisions}
+    decided = {d.passage_id: d.confidence for d in alignment.decisions if not d.read}
     for p in discourse.passages():
         cue = _first_read(alignment, p.id)
-        d = decided.get(p.id)
+        readings = [c for c in alignment.cues if c.passage_id == p.id and c.kind == READ]
+        if readings:
+            sure = min(1.0 if c.pinned else c.confidence for c in readings)
+        else:
+            sure = decided.get(p.id, 0.0)
         rows.append({
             "passage_id": p.id,
             "text": p.text,
@@ -197,15 +204,10 @@ def review_order(alignment: Alignment, discourse: Discourse) -> list[dict[str, A
             "confidence": None if cue is None else round(cue.confidence, 2),
             "pinned": bool(cue and cue.pinned),
             "not_read": cue is None,
-            "decision_confidence": None if d is None else d.confidence,
-            "low": d.doubtful if d is not None else cue is None or (not cue.pinned and cue.confidence < LOW_CONFIDENCE),
+            "sure": round(sure, 3),
+            "low": sure < LOW_CONFIDENCE,
         })
-    if decided:
-        rows.sort(key=lambda r: (not r["low"], r["decision_confidence"] if r["low"] else 0.0,
-                                 r["confidence"] is not None, r["confidence"] or 0.0,
-                                 order[r["passage_id"]]))  # fmt: skip
-    else:
-        rows.sort(key=lambda r: (r["confidence"] is not None, r["confidence"] or 0.0, order[r["passage_id"]]))
+    rows.sort(key=lambda r: (not r["low"], r["sure"], order[r["passage_id"]]))
     return rows
 
 

@@ -80,3 +80,41 @@ def test_quote_of_most_of_a_short_passage_is_no_reread():
     assert len(starts_of(al)["p2.2"]) == 1
     assert abs(starts_of(al)["p2.2"][0] - s.starts["p2.2"][0]) < 0.5
     assert not any(c.kind == "read" and c.start <= quote_at + 0.5 < c.end and c.passage_id == "p2.2" for c in al.cues)
+
+
+def test_every_passage_has_a_decision_that_round_trips(tmp_path):
+    from sync.alignment import Alignment
+
+    discourse = parse_discourse(TEXT)
+    s, ids, t0, t1 = garbled_class(discourse)
+    al = align(discourse, s.transcript(), forcer=FakeForcer(t0, t1, ["nothing"]))
+    assert [d.passage_id for d in al.decisions] == ids
+    by_id = {d.passage_id: d for d in al.decisions}
+    assert not by_id["p2.2"].read and by_id["p2.2"].passage_id in al.skipped
+    assert all(by_id[c.passage_id].read for c in al.read_cues())
+    # A heard, well-matched reading is sure; nothing heard in order of the skipped one either.
+    assert not by_id["p1.1"].doubtful and not by_id["p2.2"].doubtful
+    path = tmp_path / "alignment.json"
+    import json
+
+    path.write_text(json.dumps(al.to_dict(), ensure_ascii=False), encoding="utf-8")
+    back = Alignment.load(path)
+    assert [(d.passage_id, d.read, d.confidence) for d in back.decisions] == [
+        (d.passage_id, d.read, d.confidence) for d in al.decisions
+    ]
+    assert json.loads(path.read_text(encoding="utf-8"))["decisions"][0]["doubtful"] is False
+
+
+def test_a_passage_filled_in_unheard_is_doubtful_and_a_pin_makes_it_certain():
+    from sync.align import _spoken_words
+    from sync.alignment import Pin
+    from sync.pins import apply_pin
+
+    discourse = parse_discourse(TEXT)
+    s, ids, t0, t1 = garbled_class(discourse)
+    al = align(discourse, s.transcript(), forcer=FakeForcer(t0, t1, _spoken_words(discourse.passage("p2.2").text)))
+    d = {x.passage_id: x for x in al.decisions}["p2.2"]
+    assert d.read and d.doubtful
+    assert al.doubtful()[0].passage_id == "p2.2"
+    apply_pin(al, Pin("p2.2", round(t0, 2)))
+    assert not {x.passage_id: x for x in al.decisions}["p2.2"].doubtful

@@ -325,6 +325,22 @@ def test_review_order_pure():
     assert rows[-2]["low"] and not rows[-1]["low"]
 
 
+def test_review_order_puts_doubtful_decisions_first():
+    from sync.alignment import Decision
+
+    d = parse_discourse(LESSON_TEXT)
+    ids = [p.id for p in d.passages()]
+    cues = [Cue(ids[0], 0, 5, READ, 0.95), Cue(ids[1], 5, 9, READ, 0.6)]
+    # The aligner is sure ids[2] was never read, and doubts its decision about ids[3].
+    decisions = [Decision(ids[0], True, 0.95), Decision(ids[1], True, 0.6), Decision(ids[2], False, 0.97)]
+    decisions += [Decision(ids[3], False, 0.4)] + [Decision(p, False, 0.9) for p in ids[4:]]
+    rows = lecturer.review_order(Alignment(cues=cues, duration=20, decisions=decisions), d)
+    order = [r["passage_id"] for r in rows]
+    assert order[:2] == [ids[3], ids[1]]  # the doubtful ones, least sure first
+    assert rows[0]["low"] and rows[1]["low"] and not any(r["low"] for r in rows[2:])
+    assert order.index(ids[2]) > order.index(ids[0])  # a sure skip comes after a less sure reading
+
+
 # ---- publish and delete ------------------------------------------------------------------
 
 
