@@ -699,9 +699,9 @@ def align(
 
 
 def _reads(ev: Evidence, prm: AlignParams) -> tuple[bool, bool, bool]:
-    """(a reading on its own, a reading going on after talk, a whole passage read again)."""
-    strong = ev.reads(prm)
-    return strong, ev.reads(prm, resuming=True), strong and ev.span_share >= prm.reread_span_share
+    """(a reading on its own, a reading going on after talk, spanning enough to be read again)."""
+    whole = ev.span_share >= prm.reread_span_share or ev.matched > prm.quote_max_tokens
+    return ev.reads(prm), ev.reads(prm, resuming=True), whole
 
 
 def _vocabulary(seq: TextSeq) -> set[str]:

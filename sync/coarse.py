@@ -437,7 +437,8 @@ def coarse_align(
 ) -> list[Chain]:
     """Chains of reading, selected. ``reads_passage`` says whether a piece is a reading of its
     passage on its own (:mod:`sync.evidence`), as (strong enough to open the class or be jumped
-    to, strong enough to go on in the text after talk, whole enough to be read again). Without
+    to, strong enough to go on in the text after talk, spanning enough of it to be read again).
+    Without
     it, a piece's exact anchors decide."""
     index = build_index(seq, blocked)
     anchors = find_anchors(keys, index, prm)
@@ -460,10 +461,10 @@ def coarse_align(
             if reads_passage is None:
                 ch.jumpable = anchored
             else:
-                strong, resumes, whole_read = reads_passage(ch)
+                strong, resumes, whole = reads_passage(ch)
                 ch.jumpable = strong or (anchored and prm.jump_by_anchors)
                 ch.resumes = resumes or (anchored and prm.jump_by_anchors)
-                ch.rereads = whole_read
+                ch.rereads = whole and ch.jumpable
     picked = select_chains(pieces, seq, prm, evidence_given=reads_passage is not None)
     picked = _prefer_next(picked, pieces, seq, prm)
     if prm.drop_leapt_quotes:

@@ -160,7 +160,11 @@ class AlignParams:
     reread_span_share: float = 0.9
     """A passage read again (a jump back in the text) spans this share of it: a quote in the talk
     is 2-5 words, often most of a short verse but never all of it (gen-class-quotes: verse 3,
-    six words, quoted five of them right after its reading, was taken as read there)."""
+    six words, quoted five of them right after its reading, was taken as read there)..."""
+    quote_max_tokens: int = 5
+    """...when no more of it is matched than a quote holds: a longer passage read again with
+    words lost at its edges is still a re-read (simulated classes s2, s4: a span rule alone
+    lost 0.016 overall)."""
     continue_min_score: float = 0.5
     """A piece without that evidence goes straight on only if it scores at least this: one
     short word ("שם", 0.3) that the talk after a reading shares with the next passage does not

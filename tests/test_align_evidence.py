@@ -64,22 +64,24 @@ def test_garbled_passage_whose_audio_does_not_fit_is_skipped():
 
 
 def test_quote_of_most_of_a_short_passage_is_no_reread():
-    discourse = parse_discourse(TEXT)
+    # A six-word passage; the explanation after it quotes five of its words.
+    discourse = parse_discourse(TEXT.replace("מבית עבדים.", "מבית עבדים. ויאמר אלהים יהי אור ויהי אור."))
     s = Script()
     ids = [p.id for p in discourse.passages()]
-    read_all(s, discourse, ids[:4])
+    assert ids[4] == "p2.3"
+    read_all(s, discourse, ids[:5])
     s.say(COMMENTARY[:14], pause=1.0)
-    words = plain(discourse.passage("p2.2").tokens)
-    share = (len(words) - 2) / len(words)
-    assert share < DEFAULT.reread_span_share  # the quote leaves out the first and last words
+    words = plain(discourse.passage("p2.3").tokens)
+    assert (len(words) - 1) / len(words) < DEFAULT.reread_span_share and len(words) - 1 <= DEFAULT.quote_max_tokens
     quote_at = s.t + 0.6
-    s.say(words[1:-1], pause=0.6)
+    s.say(words[1:], pause=0.6)
     s.say(COMMENTARY[14:], pause=0.6)
-    read_all(s, discourse, ids[4:])
+    read_all(s, discourse, ids[5:])
     al = align(discourse, s.transcript())
-    assert len(starts_of(al)["p2.2"]) == 1
-    assert abs(starts_of(al)["p2.2"][0] - s.starts["p2.2"][0]) < 0.5
-    assert not any(c.kind == "read" and c.start <= quote_at + 0.5 < c.end and c.passage_id == "p2.2" for c in al.cues)
+    got = starts_of(al)
+    assert len(got["p2.3"]) == 1 and abs(got["p2.3"][0] - s.starts["p2.3"][0]) < 0.5
+    assert not any(c.kind == "read" and c.start <= quote_at + 0.5 < c.end and c.passage_id == "p2.3" for c in al.cues)
+    assert abs(got["p3.1"][0] - s.starts["p3.1"][0]) < 0.5
 
 
 def test_every_passage_has_a_decision_that_round_trips(tmp_path):
