@@ -202,10 +202,3 @@ def passage_evidence(keys: list[str], seq: TextSeq, ch: Chain, prm: AlignParams 
                 x = y + 1
                 break
     return good
-
-
-def reads_passage(keys: list[str], seq: TextSeq, ch: Chain, prm: AlignParams = DEFAULT) -> bool:
-    """Fuzzy evidence that the words around a piece read most of its passage (not a quote)."""
-    n = seq.passage_len[seq.passage_of[ch.j0]]
-    good = passage_evidence(keys, seq, ch, prm)
-    return good >= min(prm.read_min_matched, prm.read_share * n) and good >= prm.read_share * n

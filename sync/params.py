@@ -196,10 +196,6 @@ class AlignParams:
     """Words a token looks ahead for its look-alike in :func:`sync.fine.passage_evidence`."""
     evidence_margin: int = 4
     """Words either side of a piece that :func:`sync.fine.passage_evidence` looks at."""
-    read_min_matched: int = 6
-    """Fuzzy evidence that vouches for a garbled piece: this many tokens of its passage..."""
-    read_share: float = 0.6
-    """...and this share of it."""
 
     # ---- Readings (sync/align.py) --------------------------------------------------------------
     default_sec_per_char: float = 0.075

@@ -197,3 +197,28 @@ def test_verse_quotes_and_dense_talk_only_when_asked(discourse):
     assert any(q.get("verse") for q in quoting.truth["quotes"])
     dense = simulate.generate(discourse, replace(simulate.SimConfig(seed=5), **simulate.DENSE))
     assert len(dense.truth["quotes"]) > len(plain.truth["quotes"])
+
+
+def test_fragments_class_talks_in_fragments_of_the_explained_or_earlier_passages(discourse):
+    case = simulate.generate(discourse, simulate.SimConfig(seed=2, **simulate.FRAGMENTS))
+    frags = case.truth["fragments"]
+    assert len(frags) > 50
+    order = [p.id for p in discourse.passages()]
+    for f in frags:
+        assert 1 <= len(f["words"].split()) <= 4  # one or two tokens (an abbreviation says more)
+        about = next(p.id for p in discourse.passages() if p.paragraph == f["about"])
+        assert order.index(f["passage"]) <= order.index(about) + len(discourse.paragraph(f"p{f['about']}").passages)
+    share = sum(f["foreign"] for f in frags) / len(frags)
+    assert 0.1 < share < 0.5
+    # A fragment is talk: the truth has it inside a commentary segment.
+    comm = [s for s in case.truth["segments"] if s["kind"] == "commentary"]
+    assert all(any(s["start"] <= f["start"] and f["end"] <= s["end"] for s in comm) for f in frags)
+
+
+def test_phone_noise_hears_worse_and_writes_the_room_into_pauses(discourse):
+    harsh = simulate.generate(discourse, simulate.SimConfig(seed=1)).truth["simulation"]["stats"]
+    phone_case = simulate.generate(discourse, simulate.SimConfig(seed=1, noise="phone"))
+    phone = phone_case.truth["simulation"]["stats"]
+    assert phone["word_error_rate"] > harsh["word_error_rate"] + 0.05
+    heard = {w.text for w in phone_case.transcript.words()}
+    assert heard & set(simulate.ROOM_WORDS) - set(simulate.HEARD_WORDS)
