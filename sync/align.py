@@ -156,6 +156,8 @@ class _PassageTime:
     the reading's first matched word."""
     first_heard: float = 0.0
     """Start of the first word matched in this passage."""
+    prev_start: float | None = None
+    """Start of the word ``prev_end`` ends."""
 
 
 def _reading_times(
@@ -182,6 +184,7 @@ def _reading_times(
         start = token_time[j_a][0]
         k = bisect.bisect_left(js, j_a) - 1
         prev_end = token_time[js[k]][1] if k >= 0 else None
+        prev_start = token_time[js[k]][0] if k >= 0 else None
         # Trust "speech after the previous word opens this passage" only when that word closes
         # the previous passage; else unrecognised words of the previous passage may follow it.
         closes_previous = k >= 0 and js[k] == first - 1
@@ -204,7 +207,7 @@ def _reading_times(
         closing = prev_end if closes_previous else None
         out.append(
             _PassageTime(p, start, end, wt, sims, prev_end=closing, after=prev_end, heard_before=heard_before,
-                         first_heard=first_heard)
+                         first_heard=first_heard, prev_start=prev_start if closes_previous else None)
         )  # fmt: skip
     return out
 
@@ -259,6 +262,15 @@ def _snap_passage_start(
         # previous passage belongs to this one: take the first clear onset after that word.
         hi = first_word[1] - prm.first_word_margin if first_word else pt.start + prm.snap_window
         lo = max(floor, pt.prev_end - prm.prev_end_margin)
+        if pt.prev_start is not None and not slow:
+            # A pause as long as a verse's inside the previous passage's last word: that word
+            # was this passage's, heard as the other's look-alike (gen1-reading verse 16,
+            # "ויעש" heard "ויעה" and matched to verse 15's "ויהי"). Not word by word, where
+            # every word follows such a pause.
+            a, b = np.searchsorted(on, pt.prev_start, side="right"), np.searchsorted(on, pt.prev_end, side="left")
+            inside = [x for x, g in zip(on[a:b], pauses[a:b], strict=True) if g >= prm.stretched_word_pause]
+            if inside and inside[-1] < hi:
+                return float(inside[-1])
         t = onsets.first_onset(on, pauses, lo, hi, min_pause=prm.continuing_min_pause)
         if t is not None:
             return t

@@ -316,6 +316,10 @@ class AlignParams:
     after losing its first words. 0 = off."""
     continuing_min_pause: float = 0.25
     """Least pause before the onset that opens a passage in a continuous reading."""
+    stretched_word_pause: float = 0.8
+    """A pause this long inside the previous passage's last word (by its times) ends that
+    passage there: the corpus readers pause 0.4-1.2 s between verses and far less inside one
+    (gen1-reading verse 16: a 0.93-s pause inside the word matched to verse 15's end)."""
     first_word_rate_factor: float = 1.5
     """Whisper stretches a segment's first word back over the pause: its start is trusted only
     this many reading times (letters x speed) before its end."""

@@ -120,3 +120,23 @@ def test_a_passage_filled_in_unheard_is_doubtful_and_a_pin_makes_it_certain():
     assert al.doubtful()[0].passage_id == "p2.2"
     apply_pin(al, Pin("p2.2", round(t0, 2)))
     assert not {x.passage_id: x for x in al.decisions}["p2.2"].doubtful
+
+
+def test_a_verse_pause_inside_the_previous_passages_last_word_opens_this_passage():
+    import numpy as np
+
+    from sync.align import _PassageTime, _snap_passage_start
+    from sync.textseq import build_textseq
+
+    discourse = parse_discourse(TEXT)
+    seq = build_textseq(discourse)
+    # The word matched to the previous passage's end spans 10.0-11.0; the signal has an onset
+    # after a 0.9-s pause at 10.45 inside it, and the next at 11.0 after a short one.
+    on, pauses = np.array([10.45, 11.02]), np.array([0.9, 0.3])
+    pt = _PassageTime(1, 11.0, 15.0, {0: (11.0, 11.4)}, [0.7], prev_end=11.0, after=11.0, first_heard=11.0,
+                      prev_start=10.0)  # fmt: skip
+    assert _snap_passage_start(pt, seq, on, pauses, 0.0, 0.08, DEFAULT) == 10.45
+    # Word by word, every word follows such a pause: no such inference.
+    assert _snap_passage_start(pt, seq, on, pauses, 0.0, 0.08, DEFAULT, slow=True) != 10.45
+    # A short pause inside the word is no verse boundary.
+    assert _snap_passage_start(pt, seq, on, np.array([0.3, 0.3]), 0.0, 0.08, DEFAULT) == 11.02
